@@ -1,0 +1,112 @@
+// Package paved holds what every part of Paved shares: the small error
+// vocabulary that domain packages return and the HTTP layer maps to status
+// codes once.
+package paved
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Code classifies an error for callers. The HTTP layer maps each code to one
+// status; the CLI maps them to messages. Keep the set small.
+type Code string
+
+// The error codes. Their string values appear in API responses as
+// error.code and are part of the public API.
+const (
+	CodeInvalid      Code = "invalid"
+	CodeNotFound     Code = "not_found"
+	CodeConflict     Code = "conflict"
+	CodeUnauthorized Code = "unauthorized"
+	CodeForbidden    Code = "forbidden"
+	CodeTooLarge     Code = "too_large"
+	CodeUnavailable  Code = "unavailable"
+	CodeInternal     Code = "internal"
+)
+
+// Error is an error meant to be shown to the person or tool that caused it.
+// Message is safe to show; internals stay in wrapped errors, which are logged
+// and never sent to clients.
+type Error struct {
+	Code    Code
+	Message string
+	Details []Detail
+	// Err is the underlying cause, kept for logs and errors.Is/As.
+	Err error
+}
+
+// Detail points at one part of the input that was wrong.
+type Detail struct {
+	// Field names the input field, in the caller's terms (a JSON path, a
+	// flag name, a YAML key).
+	Field string `json:"field,omitempty"`
+	// Line is the 1-based line in a submitted document, when known.
+	Line int `json:"line,omitempty"`
+	// Reason says what is wrong with the field, in a sentence fragment.
+	Reason string `json:"reason"`
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	for _, d := range e.Details {
+		msg += "; " + d.String()
+	}
+	// Errorf already spells the cause into Message; add it only when the
+	// error was built by hand with a separate cause.
+	if e.Err != nil && !strings.HasSuffix(e.Message, e.Err.Error()) {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+func (d Detail) String() string {
+	switch {
+	case d.Field != "" && d.Line > 0:
+		return fmt.Sprintf("%s (line %d): %s", d.Field, d.Line, d.Reason)
+	case d.Field != "":
+		return d.Field + ": " + d.Reason
+	case d.Line > 0:
+		return fmt.Sprintf("line %d: %s", d.Line, d.Reason)
+	}
+	return d.Reason
+}
+
+// Errorf returns an *Error with the given code and a formatted message. A %w
+// verb in format is kept as the cause.
+func Errorf(code Code, format string, args ...any) *Error {
+	err := fmt.Errorf(format, args...)
+	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
+}
+
+// Invalid returns a CodeInvalid error with one detail per wrong field.
+func Invalid(message string, details ...Detail) *Error {
+	return &Error{Code: CodeInvalid, Message: message, Details: details}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, CodeInternal
+// for any other non-nil error, and "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// ErrorMessage returns the message that is safe to show for err: the message
+// of the first *Error in its chain, or "internal error" otherwise.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != CodeInternal {
+		return e.Message
+	}
+	return "internal error"
+}

@@ -1,0 +1,284 @@
+package portal
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/paved-dev/paved"
+)
+
+// Config is everything `paved serve` can be told. Each field is set by one
+// entry of settings, from (highest first) a flag, a PAVED_* environment
+// variable, the YAML config file, or the default.
+type Config struct {
+	Listen          string
+	DataDir         string
+	DatabaseURL     string
+	ConfigFile      string
+	LogFormat       string // auto, text or json
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+}
+
+// setting is one configuration knob. Its name is the flag and the YAML key;
+// its environment variable is PAVED_ plus the name in upper snake case.
+type setting struct {
+	name  string
+	def   string
+	usage string
+	// set parses and validates value into c; its error says which values
+	// are accepted.
+	set func(c *Config, value string) error
+}
+
+func (s setting) env() string {
+	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+}
+
+// configSetting is the --config flag; it is read before the others because
+// it names the file they may come from, and the file cannot set it.
+const configSetting = "config"
+
+var settings = []setting{
+	{name: "listen", def: "127.0.0.1:8080", usage: "address for the web UI and REST API (host:port; port 0 picks a free one)", set: setListen},
+	{name: "data-dir", def: "./paved-data", usage: "directory for Paved's files, including the default SQLite database paved.db", set: setDataDir},
+	{name: "database-url", def: "", usage: "database: empty for SQLite in the data directory, sqlite:PATH, or postgres://USER@HOST:PORT/DB", set: setDatabaseURL},
+	{name: configSetting, def: "", usage: "optional YAML file whose keys are these settings' names", set: func(c *Config, v string) error { c.ConfigFile = v; return nil }},
+	{name: "log-format", def: "auto", usage: "log format: auto (text on a terminal, json otherwise), text or json", set: setLogFormat},
+	{name: "log-level", def: "info", usage: "lowest level logged: debug, info, warn or error", set: setLogLevel},
+	{name: "shutdown-timeout", def: "30s", usage: "how long SIGINT/SIGTERM waits for in-flight requests before closing them (Go duration)", set: setShutdownTimeout},
+}
+
+// LoadConfig builds a Config from command-line args (without the command
+// name), the environment and the optional config file. It returns
+// flag.ErrHelp for -h/--help and a CodeInvalid *paved.Error naming the
+// setting, its source and the accepted values for anything wrong.
+func LoadConfig(args []string, getenv func(string) string) (Config, error) {
+	flags, err := parseFlags(args)
+	if err != nil {
+		return Config{}, err
+	}
+	var c Config
+	for _, s := range settings {
+		if err := s.set(&c, s.def); err != nil {
+			return Config{}, fmt.Errorf("default for %s: %w", s.name, err) // a bug, not input
+		}
+	}
+	path := firstNonEmpty(flags[configSetting], getenv(settingByName(configSetting).env()))
+	if path != "" {
+		if err := applyConfigFile(&c, path); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, s := range settings {
+		if v := getenv(s.env()); v != "" {
+			if err := s.set(&c, v); err != nil {
+				return Config{}, invalidSetting(s.env(), 0, err)
+			}
+		}
+	}
+	for _, s := range settings {
+		if v, ok := flags[s.name]; ok {
+			if err := s.set(&c, v); err != nil {
+				return Config{}, invalidSetting("--"+s.name, 0, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+// parseFlags returns the flags given on the command line, by name.
+func parseFlags(args []string) (map[string]string, error) {
+	fs := flag.NewFlagSet("paved serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, s := range settings {
+		fs.String(s.name, "", s.usage)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, paved.Invalid(err.Error()+" (see paved serve --help)", paved.Detail{Reason: "accepted flags: " + flagNames()})
+	}
+	if fs.NArg() > 0 {
+		return nil, paved.Invalid(fmt.Sprintf("unexpected argument %q (see paved serve --help)", fs.Arg(0)))
+	}
+	given := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
+	return given, nil
+}
+
+// applyConfigFile reads path as a YAML mapping of setting names to values.
+// Unknown keys are errors, so typos do not silently fall back to defaults.
+func applyConfigFile(c *Config, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return paved.Invalid("cannot read config file", paved.Detail{Field: "config", Reason: err.Error()})
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file sets nothing
+		}
+		return paved.Invalid("config file "+path+" is not valid YAML", paved.Detail{Reason: err.Error()})
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return invalidSetting(path, root.Line, errors.New("want a mapping of setting names to values"))
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i], root.Content[i+1]
+		s, ok := settingByNameOK(key.Value)
+		if !ok || s.name == configSetting {
+			return invalidSetting(path+": "+key.Value, key.Line, fmt.Errorf("unknown setting; known: %s", fileKeys()))
+		}
+		if val.Kind != yaml.ScalarNode {
+			return invalidSetting(path+": "+key.Value, val.Line, errors.New("want a single value"))
+		}
+		if err := s.set(c, val.Value); err != nil {
+			return invalidSetting(path+": "+key.Value, val.Line, err)
+		}
+	}
+	return nil
+}
+
+func invalidSetting(field string, line int, err error) error {
+	return paved.Invalid("invalid configuration", paved.Detail{Field: field, Line: line, Reason: err.Error()})
+}
+
+func settingByNameOK(name string) (setting, bool) {
+	for _, s := range settings {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+func settingByName(name string) setting {
+	s, _ := settingByNameOK(name)
+	return s
+}
+
+func flagNames() string {
+	names := make([]string, len(settings))
+	for i, s := range settings {
+		names[i] = "--" + s.name
+	}
+	return strings.Join(names, ", ")
+}
+
+func fileKeys() string {
+	var names []string
+	for _, s := range settings {
+		if s.name != configSetting {
+			names = append(names, s.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func setListen(c *Config, v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	c.Listen = net.JoinHostPort(host, port)
+	return nil
+}
+
+func setDataDir(c *Config, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("must not be empty")
+	}
+	c.DataDir = v
+	return nil
+}
+
+func setDatabaseURL(c *Config, v string) error {
+	switch {
+	case v == "", strings.HasPrefix(v, "sqlite:"), strings.HasPrefix(v, "postgres://"), strings.HasPrefix(v, "postgresql://"):
+		c.DatabaseURL = v
+		return nil
+	}
+	return errors.New("accepted: empty (SQLite in the data directory), sqlite:PATH, postgres://USER@HOST:PORT/DB")
+}
+
+func setLogFormat(c *Config, v string) error {
+	switch v {
+	case "auto", "text", "json":
+		c.LogFormat = v
+		return nil
+	}
+	return fmt.Errorf("%q is not one of auto, text, json", v)
+}
+
+func setLogLevel(c *Config, v string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil || !strings.EqualFold(l.String(), v) {
+		return fmt.Errorf("%q is not one of debug, info, warn, error", v)
+	}
+	c.LogLevel = l
+	return nil
+}
+
+func setShutdownTimeout(c *Config, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a positive duration such as 30s or 1m", v)
+	}
+	c.ShutdownTimeout = d
+	return nil
+}
+
+// ConfigHelp is the text of `paved serve --help`; docs/configuration.md
+// carries the same table, checked by a test.
+func ConfigHelp() string {
+	var b strings.Builder
+	b.WriteString("Usage: paved serve [flags]\n\n")
+	b.WriteString("Starts the Paved web portal and API. Every setting can be given as a flag,\n")
+	b.WriteString("a PAVED_* environment variable or a key in the YAML file named by --config;\n")
+	b.WriteString("a flag wins over the environment, which wins over the file.\n\n")
+	b.WriteString(SettingsTable())
+	return b.String()
+}
+
+// SettingsTable is a Markdown table of every setting.
+func SettingsTable() string {
+	var b strings.Builder
+	b.WriteString("| flag | environment | default | meaning |\n|---|---|---|---|\n")
+	for _, s := range settings {
+		def := "`" + s.def + "`"
+		if s.def == "" {
+			def = "(none)"
+		}
+		fmt.Fprintf(&b, "| `--%s` | `%s` | %s | %s |\n", s.name, s.env(), def, s.usage)
+	}
+	return b.String()
+}

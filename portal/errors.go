@@ -1,0 +1,95 @@
+package portal
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paved-dev/paved"
+)
+
+// statusByCode is the one place error codes become HTTP statuses.
+var statusByCode = map[paved.Code]int{
+	paved.CodeInvalid:      http.StatusBadRequest,
+	paved.CodeNotFound:     http.StatusNotFound,
+	paved.CodeConflict:     http.StatusConflict,
+	paved.CodeUnauthorized: http.StatusUnauthorized,
+	paved.CodeForbidden:    http.StatusForbidden,
+	paved.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	paved.CodeUnavailable:  http.StatusServiceUnavailable,
+	paved.CodeInternal:     http.StatusInternalServerError,
+}
+
+// codeByStatus classifies echo's own errors (unknown route, wrong method,
+// body too large) in the same vocabulary.
+var codeByStatus = map[int]paved.Code{
+	http.StatusBadRequest:            paved.CodeInvalid,
+	http.StatusNotFound:              paved.CodeNotFound,
+	http.StatusMethodNotAllowed:      paved.CodeNotFound,
+	http.StatusConflict:              paved.CodeConflict,
+	http.StatusUnauthorized:          paved.CodeUnauthorized,
+	http.StatusForbidden:             paved.CodeForbidden,
+	http.StatusRequestEntityTooLarge: paved.CodeTooLarge,
+	http.StatusUnsupportedMediaType:  paved.CodeInvalid,
+	http.StatusServiceUnavailable:    paved.CodeUnavailable,
+}
+
+// errorBody is the JSON shape of every API error.
+type errorBody struct {
+	Error errorPayload `json:"error"`
+}
+
+type errorPayload struct {
+	Code      paved.Code     `json:"code"`
+	Message   string         `json:"message"`
+	Details   []paved.Detail `json:"details,omitempty"`
+	RequestID string         `json:"requestId,omitempty"`
+}
+
+// errorHandler is echo's HTTPErrorHandler: it turns any error a handler
+// returns into the JSON error shape, and logs the ones that are Paved's fault.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, body := errorResponse(err)
+		body.Error.RequestID = RequestID(c.Request().Context())
+		if status >= http.StatusInternalServerError {
+			log.ErrorContext(c.Request().Context(), "request failed",
+				"method", c.Request().Method, "route", c.Path(), "status", status, "err", err)
+		}
+		if c.Request().Method == http.MethodHead {
+			err = c.NoContent(status)
+		} else {
+			err = c.JSON(status, body)
+		}
+		if err != nil {
+			log.WarnContext(c.Request().Context(), "write error response", "err", err)
+		}
+	}
+}
+
+func errorResponse(err error) (int, errorBody) {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code, ok := codeByStatus[he.Code]
+		if !ok {
+			code = paved.CodeInternal
+		}
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && he.Code < http.StatusInternalServerError {
+			msg = m
+		}
+		return he.Code, errorBody{errorPayload{Code: code, Message: msg}}
+	}
+	code := paved.ErrorCode(err)
+	payload := errorPayload{Code: code, Message: paved.ErrorMessage(err)}
+	var pe *paved.Error
+	if errors.As(err, &pe) && code != paved.CodeInternal {
+		payload.Details = pe.Details
+	}
+	return statusByCode[code], errorBody{payload}
+}

@@ -1,0 +1,83 @@
+package portal
+
+import (
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// httpMetrics counts and times requests by route template (never the raw
+// path, which would give every entity its own series) and status.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	labels := []string{"method", "route", "code"}
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paved", Subsystem: "http", Name: "requests_total",
+			Help: "HTTP requests served, by method, route template and status code.",
+		}, labels),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "paved", Subsystem: "http", Name: "request_duration_seconds",
+			Help:    "HTTP request latency, by method, route template and status code.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, labels),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// newRegistry holds Paved's metrics plus the Go runtime and process ones. A
+// registry per server (not the global one) lets tests run servers side by
+// side.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// observe records metrics and one access-log line per request. It runs
+// inside the error handler's reach, so the status it sees is the one sent.
+func observe(m *httpMetrics, log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err) // write the error response now, so its status is known
+			}
+			status := c.Response().Status
+			route := c.Path()
+			if route == "" || isNotFound(err) {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			code := strconv.Itoa(status)
+			m.requests.WithLabelValues(c.Request().Method, route, code).Inc()
+			m.duration.WithLabelValues(c.Request().Method, route, code).Observe(elapsed.Seconds())
+			level := slog.LevelInfo
+			if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+				level = slog.LevelDebug // probes every few seconds would drown the log
+			}
+			log.Log(c.Request().Context(), level, "request",
+				"method", c.Request().Method, "path", c.Request().URL.Path, "route", route,
+				"status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
+				"bytes", c.Response().Size, "remote", c.RealIP())
+			return nil
+		}
+	}
+}
+
+// isNotFound reports echo's answer for a path no route matches; echo then
+// leaves c.Path() at the nearest prefix, which must not become a label.
+func isNotFound(err error) bool {
+	return errors.Is(err, echo.ErrNotFound)
+}

@@ -1,0 +1,77 @@
+// Package portal is Paved's composition root and HTTP face: configuration,
+// the echo server, every route, error mapping, metrics and health.
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/paved-dev/paved/internal/database"
+)
+
+// maxBodyBytes bounds every request body; larger bodies get a too_large
+// error before a handler reads them.
+const maxBodyBytes = "10M"
+
+// Server serves the web UI and REST API.
+type Server struct {
+	echo     *echo.Echo
+	cfg      Config
+	log      *slog.Logger
+	db       *database.DB
+	registry *prometheus.Registry
+}
+
+// NewServer builds the HTTP server from its dependencies. It does not listen.
+func NewServer(cfg Config, log *slog.Logger, db *database.DB) *Server {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry()}
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(withRequestID, observe(newHTTPMetrics(s.registry), log), middleware.Recover(), middleware.BodyLimit(maxBodyBytes))
+	s.routes()
+	return s
+}
+
+// ServeHTTP lets tests drive the server without a listener.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Serve serves on ln until ctx is done, then stops taking connections and
+// waits up to the configured shutdown timeout for in-flight requests. It
+// returns an error if requests had to be cut off.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("requests still running after %s were cut off: %w", s.cfg.ShutdownTimeout, err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
