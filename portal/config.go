@@ -60,12 +60,12 @@ var settings = []setting{
 	{name: "shutdown-timeout", def: "30s", usage: "how long SIGINT/SIGTERM waits for in-flight requests before closing them (Go duration)", set: setShutdownTimeout},
 }
 
-// LoadConfig builds a Config from command-line args (without the command
-// name), the environment and the optional config file. It returns
-// flag.ErrHelp for -h/--help and a CodeInvalid *paved.Error naming the
-// setting, its source and the accepted values for anything wrong.
-func LoadConfig(args []string, getenv func(string) string) (Config, error) {
-	flags, err := parseFlags(args)
+// LoadConfig builds a Config for the subcommand (serve, migrate) from its
+// command-line args, the environment and the optional config file. It
+// returns flag.ErrHelp for -h/--help and a CodeInvalid *paved.Error naming
+// the setting, its source and the accepted values for anything wrong.
+func LoadConfig(command string, args []string, getenv func(string) string) (Config, error) {
+	flags, err := parseFlags(command, args)
 	if err != nil {
 		return Config{}, err
 	}
@@ -99,8 +99,8 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 }
 
 // parseFlags returns the flags given on the command line, by name.
-func parseFlags(args []string) (map[string]string, error) {
-	fs := flag.NewFlagSet("paved serve", flag.ContinueOnError)
+func parseFlags(command string, args []string) (map[string]string, error) {
+	fs := flag.NewFlagSet("paved "+command, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	for _, s := range settings {
 		fs.String(s.name, "", s.usage)
@@ -109,10 +109,10 @@ func parseFlags(args []string) (map[string]string, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, paved.Invalid(err.Error()+" (see paved serve --help)", paved.Detail{Reason: "accepted flags: " + flagNames()})
+		return nil, paved.Invalid(fmt.Sprintf("%v (see paved %s --help)", err, command), paved.Detail{Reason: "accepted flags: " + flagNames()})
 	}
 	if fs.NArg() > 0 {
-		return nil, paved.Invalid(fmt.Sprintf("unexpected argument %q (see paved serve --help)", fs.Arg(0)))
+		return nil, paved.Invalid(fmt.Sprintf("unexpected argument %q (see paved %s --help)", fs.Arg(0), command))
 	}
 	given := map[string]string{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
@@ -257,16 +257,14 @@ func setShutdownTimeout(c *Config, v string) error {
 	return nil
 }
 
-// ConfigHelp is the text of `paved serve --help`; docs/configuration.md
-// carries the same table, checked by a test.
-func ConfigHelp() string {
-	var b strings.Builder
-	b.WriteString("Usage: paved serve [flags]\n\n")
-	b.WriteString("Starts the Paved web portal and API. Every setting can be given as a flag,\n")
-	b.WriteString("a PAVED_* environment variable or a key in the YAML file named by --config;\n")
-	b.WriteString("a flag wins over the environment, which wins over the file.\n\n")
-	b.WriteString(SettingsTable())
-	return b.String()
+// ConfigHelp is the text of `paved <command> --help`: usage, what the
+// command does, and the settings table that docs/configuration.md carries
+// too (a test keeps them equal).
+func ConfigHelp(usage string) string {
+	return usage + "\n\n" +
+		"Every setting can be given as a flag, a PAVED_* environment variable or a\n" +
+		"key in the YAML file named by --config; a flag wins over the environment,\n" +
+		"which wins over the file.\n\n" + SettingsTable()
 }
 
 // SettingsTable is a Markdown table of every setting.

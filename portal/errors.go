@@ -27,7 +27,7 @@ var statusByCode = map[paved.Code]int{
 var codeByStatus = map[int]paved.Code{
 	http.StatusBadRequest:            paved.CodeInvalid,
 	http.StatusNotFound:              paved.CodeNotFound,
-	http.StatusMethodNotAllowed:      paved.CodeNotFound,
+	http.StatusMethodNotAllowed:      paved.CodeInvalid,
 	http.StatusConflict:              paved.CodeConflict,
 	http.StatusUnauthorized:          paved.CodeUnauthorized,
 	http.StatusForbidden:             paved.CodeForbidden,
@@ -55,7 +55,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		status, body := errorResponse(err)
+		status, body := errorResponse(err, c.Request())
 		body.Error.RequestID = RequestID(c.Request().Context())
 		if status >= http.StatusInternalServerError {
 			log.ErrorContext(c.Request().Context(), "request failed",
@@ -72,18 +72,14 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-func errorResponse(err error) (int, errorBody) {
+func errorResponse(err error, r *http.Request) (int, errorBody) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code, ok := codeByStatus[he.Code]
 		if !ok {
 			code = paved.CodeInternal
 		}
-		msg := http.StatusText(he.Code)
-		if m, ok := he.Message.(string); ok && he.Code < http.StatusInternalServerError {
-			msg = m
-		}
-		return he.Code, errorBody{errorPayload{Code: code, Message: msg}}
+		return he.Code, errorBody{errorPayload{Code: code, Message: echoErrorMessage(he, r)}}
 	}
 	code := paved.ErrorCode(err)
 	payload := errorPayload{Code: code, Message: paved.ErrorMessage(err)}
@@ -92,4 +88,21 @@ func errorResponse(err error) (int, errorBody) {
 		payload.Details = pe.Details
 	}
 	return statusByCode[code], errorBody{payload}
+}
+
+// echoErrorMessage words echo's own errors for people: which route or method
+// was wrong, rather than a bare status text.
+func echoErrorMessage(he *echo.HTTPError, r *http.Request) string {
+	switch {
+	case errors.Is(he, echo.ErrNotFound):
+		return "no such route: " + r.Method + " " + r.URL.Path
+	case errors.Is(he, echo.ErrMethodNotAllowed):
+		return "method " + r.Method + " is not allowed on " + r.URL.Path
+	case he.Code >= http.StatusInternalServerError:
+		return http.StatusText(he.Code)
+	}
+	if m, ok := he.Message.(string); ok {
+		return m
+	}
+	return http.StatusText(he.Code)
 }

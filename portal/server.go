@@ -37,7 +37,7 @@ func NewServer(cfg Config, log *slog.Logger, db *database.DB) *Server {
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry()}
 	e.HTTPErrorHandler = errorHandler(log)
-	e.Use(withRequestID, observe(newHTTPMetrics(s.registry), log), middleware.Recover(), middleware.BodyLimit(maxBodyBytes))
+	e.Use(withRequestID, observe(newHTTPMetrics(s.registry), log), recoverPanics(log), middleware.BodyLimit(maxBodyBytes))
 	s.routes()
 	return s
 }
@@ -63,7 +63,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve http: %w", err)
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout)
+	s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -74,4 +74,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// recoverPanics turns a handler's panic into an internal error response and
+// logs it once, with its stack, through the request's logger.
+func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			log.ErrorContext(c.Request().Context(), "panic in handler", "err", err, "stack", string(stack))
+			return err
+		},
+	})
 }

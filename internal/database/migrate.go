@@ -88,7 +88,7 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) (SchemaStatus, erro
 			return fmt.Errorf("apply migrations: %w", err)
 		}
 		for _, r := range results {
-			log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+			log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration.String())
 		}
 		if err := db.migrateQueue(ctx, log); err != nil {
 			return err
@@ -198,7 +198,7 @@ func (db *DB) migrateQueue(ctx context.Context, log *slog.Logger) error {
 		return fmt.Errorf("apply job queue migrations: %w", err)
 	}
 	for _, v := range res.Versions {
-		log.InfoContext(ctx, "job queue migration applied", "version", v.Version, "name", v.Name, "duration", v.Duration)
+		log.InfoContext(ctx, "job queue migration applied", "version", v.Version, "name", v.Name, "duration", v.Duration.String())
 	}
 	return nil
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/paved-dev/paved/portal"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `Usage: paved <command> [flags]
+
+Commands:
+  serve     start the web portal and REST API (runs migrations first)
+  migrate   bring the database schema up to date and exit
+  version   print the version
+
+Run 'paved <command> --help' for a command's flags.`
+
+// run is the whole program: main only wires the process to it, so tests can
+// run Paved in-process with their own arguments, environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprintln(stderr, usage)
+		return usageError{errors.New("no command given")}
+	}
+	cmd, rest := args[1], args[2:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "paved", version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return usageError{fmt.Errorf("unknown command %q", cmd)}
+}
+
+// loadConfig reads the settings of command; for --help it prints them and
+// returns done.
+func loadConfig(command, usage string, args []string, getenv func(string) string, stdout io.Writer) (cfg portal.Config, done bool, err error) {
+	cfg, err = portal.LoadConfig(command, args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, portal.ConfigHelp(usage))
+		return cfg, true, nil
+	}
+	if err != nil {
+		return cfg, false, usageError{err}
+	}
+	return cfg, false, nil
+}
+
+func newLogger(cfg portal.Config, stderr io.Writer) *slog.Logger {
+	return portal.NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+}
+
+// usageError is a mistake in how paved was called: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitCode is 2 for usage and configuration errors, 1 for anything else.
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}

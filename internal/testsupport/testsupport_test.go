@@ -1,0 +1,82 @@
+package testsupport_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/paved-dev/paved/internal/testsupport"
+)
+
+func TestGitServerAcceptsPushWithToken(t *testing.T) {
+	srv := testsupport.NewGitServer(t)
+	srv.CreateRepo(t, "payments")
+
+	work := srv.Clone(t, "payments")
+	if err := os.WriteFile(filepath.Join(work, "README.md"), []byte("# payments\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Git(t, work, "add", "README.md")
+	testsupport.Git(t, work, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "first")
+	testsupport.Git(t, work, "push", "-q", "origin", "main")
+
+	again := srv.Clone(t, "payments")
+	got, err := os.ReadFile(filepath.Join(again, "README.md"))
+	if err != nil || string(got) != "# payments\n" {
+		t.Fatalf("fresh clone README.md = %q, %v; want the pushed content", got, err)
+	}
+}
+
+func TestGitServerRefusesWrongToken(t *testing.T) {
+	srv := testsupport.NewGitServer(t)
+	srv.CreateRepo(t, "payments")
+	wrong := strings.Replace(srv.RepoURL("payments"), "://", "://"+srv.User+":not-the-token@", 1)
+	cmd := exec.Command("git", "ls-remote", wrong)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Authentication failed") {
+		t.Fatalf("git ls-remote with a wrong token: err = %v, output %q; want an authentication failure", err, out)
+	}
+}
+
+func TestControlPlaneServesTheKubernetesAPI(t *testing.T) {
+	cp := testsupport.Kubernetes(t)
+	ns := cp.Namespace(t)
+	cs, err := kubernetes.NewForConfig(cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "probe"}, Data: map[string]string{"k": "v"}}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "probe", metav1.GetOptions{})
+	if err != nil || got.Data["k"] != "v" {
+		t.Fatalf("read back ConfigMap = %v, %v", got, err)
+	}
+	info, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.GitVersion != "v1.35.4" {
+		t.Fatalf("kube-apiserver reports version %q, want the stamped v1.35.4", info.GitVersion)
+	}
+}
+
+func TestPostgresURLIsolatesTests(t *testing.T) {
+	a, b := testsupport.PostgresURL(t), testsupport.PostgresURL(t)
+	if a == b {
+		t.Fatalf("two calls returned the same schema URL %q", a)
+	}
+	if !strings.Contains(a, "search_path=t_testpostgresurlisolatestests_") {
+		t.Fatalf("schema URL %q does not name the test's schema", a)
+	}
+}

@@ -1,0 +1,135 @@
+package portal
+
+import (
+	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paved-dev/paved"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := LoadConfig("serve", nil, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Listen: "127.0.0.1:8080", DataDir: "./paved-data", LogFormat: "auto", LogLevel: slog.LevelInfo, ShutdownTimeout: 30 * time.Second}
+	if c != want {
+		t.Fatalf("defaults = %+v, want %+v", c, want)
+	}
+}
+
+// A flag beats the environment, which beats the file, which beats the default.
+func TestLoadConfigPrecedence(t *testing.T) {
+	file := writeConfig(t, "listen: 127.0.0.1:1001\nlog-level: debug\ndata-dir: /from/file\n")
+	env := envOf(map[string]string{"PAVED_CONFIG": file, "PAVED_LISTEN": "127.0.0.1:1002", "PAVED_LOG_LEVEL": "warn"})
+	c, err := LoadConfig("serve", []string{"--listen", "127.0.0.1:1003"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:1003" || c.LogLevel != slog.LevelWarn || c.DataDir != "/from/file" || c.ShutdownTimeout != 30*time.Second {
+		t.Fatalf("got %+v: want listen from the flag, log level from env, data dir from the file, shutdown timeout default", c)
+	}
+}
+
+func TestLoadConfigHelp(t *testing.T) {
+	if _, err := LoadConfig("serve", []string{"--help"}, envOf(nil)); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		Name string
+		Args []string
+		Env  map[string]string
+		File string // config file content, if any
+		// WantField and WantReason must appear in the error; WantLine is
+		// the line of the first detail (0: none).
+		WantField, WantReason string
+		WantLine              int
+	}{
+		{Name: "UnknownFlag", Args: []string{"--lisen", ":1"}, WantField: "flag provided but not defined: -lisen", WantReason: "accepted flags: --listen"},
+		{Name: "StrayArgument", Args: []string{"now"}, WantField: `unexpected argument "now"`},
+		{Name: "BadLogFormat", Args: []string{"--log-format", "xml"}, WantField: "--log-format", WantReason: `"xml" is not one of auto, text, json`},
+		{Name: "BadLevelFromEnv", Env: map[string]string{"PAVED_LOG_LEVEL": "loud"}, WantField: "PAVED_LOG_LEVEL", WantReason: "debug, info, warn, error"},
+		{Name: "BadListen", Args: []string{"--listen", "8080"}, WantField: "--listen", WantReason: "is not host:port"},
+		{Name: "BadPort", Args: []string{"--listen", ":99999"}, WantField: "--listen", WantReason: "from 0 to 65535"},
+		{Name: "BadDatabaseURL", Env: map[string]string{"PAVED_DATABASE_URL": "mysql://x"}, WantField: "PAVED_DATABASE_URL", WantReason: "postgres://"},
+		{Name: "BadTimeout", Args: []string{"--shutdown-timeout", "-1s"}, WantField: "--shutdown-timeout", WantReason: "positive duration"},
+		{Name: "MissingFile", Args: []string{"--config", "/nonexistent/paved.yaml"}, WantField: "config", WantReason: "no such file"},
+		{Name: "FileUnknownKey", File: "listen: :1\nlisten_addr: :2\n", WantField: "listen_addr", WantReason: "unknown setting; known: listen, data-dir", WantLine: 2},
+		{Name: "FileBadValue", File: "# paved\n\nlog-format: yaml\n", WantField: "log-format", WantReason: `"yaml" is not one of`, WantLine: 3},
+		{Name: "FileNotMapping", File: "- listen\n", WantReason: "want a mapping", WantLine: 1},
+		{Name: "FileNested", File: "listen:\n  host: x\n", WantField: "listen", WantReason: "want a single value", WantLine: 2},
+		{Name: "FileBadYAML", File: "listen: [\n", WantField: "is not valid YAML", WantReason: "line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.Name, func(t *testing.T) {
+			args := tt.Args
+			if tt.File != "" {
+				args = append(args, "--config", writeConfig(t, tt.File))
+			}
+			_, err := LoadConfig("serve", args, envOf(tt.Env))
+			var pe *paved.Error
+			if !errors.As(err, &pe) || pe.Code != paved.CodeInvalid {
+				t.Fatalf("err = %v, want a CodeInvalid *paved.Error", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.WantField) || !strings.Contains(msg, tt.WantReason) {
+				t.Fatalf("err = %q, want it to contain %q and %q", msg, tt.WantField, tt.WantReason)
+			}
+			if tt.WantLine > 0 && (len(pe.Details) == 0 || pe.Details[0].Line != tt.WantLine) {
+				t.Fatalf("details = %+v, want line %d", pe.Details, tt.WantLine)
+			}
+		})
+	}
+}
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "paved.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var update = flag.Bool("update", false, "rewrite golden files and generated docs")
+
+// docs/configuration.md carries the settings table between markers; it must
+// match the code, so the docs cannot drift from --help.
+func TestConfigurationDocsMatchSettings(t *testing.T) {
+	const path = "../docs/configuration.md"
+	const begin, end = "<!-- settings:begin -->\n", "<!-- settings:end -->"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the %q ... %q markers", path, begin, end)
+	}
+	got := doc[i+len(begin) : j]
+	if got == SettingsTable() {
+		return
+	}
+	if *update {
+		doc = doc[:i+len(begin)] + SettingsTable() + doc[j:]
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("%s is out of date with the settings; run: go test ./portal -run ConfigurationDocs -update\n\nwant:\n%s", path, SettingsTable())
+}
