@@ -35,6 +35,9 @@ type Server struct {
 func NewServer(cfg Config, log *slog.Logger, db *database.DB) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// Log the peer's address, not X-Forwarded-For, which any client can
+	// forge; trusting a proxy's header needs a trusted-proxies setting.
+	e.IPExtractor = echo.ExtractIPDirect()
 	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry()}
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(withRequestID, observe(newHTTPMetrics(s.registry), log), recoverPanics(log), middleware.BodyLimit(maxBodyBytes))

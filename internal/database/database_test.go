@@ -150,6 +150,30 @@ func TestOpenRefusesWhatIsNotPaveds(t *testing.T) {
 	}
 }
 
+// Characters that mean something in a SQLite URI must not redirect the
+// database, or the safety check would inspect one file and open another.
+func TestOpenSQLitePathWithURICharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a?b#c%20d")
+	db, err := database.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(context.Background(), testsupport.DiscardLogger()); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "a?b#c%20d" {
+		t.Fatalf("parent holds %v, want only the data dir", entries)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "paved.db")); err != nil {
+		t.Fatalf("database not at the data dir: %v", err)
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	tests := []struct {
 		Name     string

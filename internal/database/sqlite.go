@@ -45,7 +45,17 @@ func sqliteDSN(path string) string {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode()
+	return sqliteURI(path, q)
+}
+
+// uriPathEscaper escapes what would end or alter the path part of a SQLite
+// URI filename; SQLite decodes %HH escapes in it.
+var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
+
+// sqliteURI is a SQLite URI filename for path with query parameters, so a
+// path holding '?' or '#' opens that file and not a prefix of it.
+func sqliteURI(path string, q url.Values) string {
+	return "file:" + uriPathEscaper.Replace(path) + "?" + q.Encode()
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
@@ -108,7 +118,7 @@ func checkSQLiteFile(ctx context.Context, path string) error {
 
 // sqliteTables lists the tables of the database at path, opened read-only.
 func sqliteTables(ctx context.Context, path string) ([]string, error) {
-	ro, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	ro, err := sql.Open("sqlite", sqliteURI(path, url.Values{"mode": {"ro"}}))
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -78,5 +84,50 @@ func TestPostgresURLIsolatesTests(t *testing.T) {
 	}
 	if !strings.Contains(a, "search_path=t_testpostgresurlisolatestests_") {
 		t.Fatalf("schema URL %q does not name the test's schema", a)
+	}
+}
+
+// The scaffolder pushes with go-git; the server must take that push and the
+// real git CLI must clone what it pushed.
+func TestGitServerAcceptsGoGitPush(t *testing.T) {
+	srv := testsupport.NewGitServer(t)
+	url := srv.CreateRepo(t, "orders")
+
+	dir := t.TempDir()
+	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
+		InitOptions: git.InitOptions{DefaultBranch: plumbing.Main},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "catalog-info.yaml"), []byte("kind: Component\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.Add("catalog-info.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	sig := &object.Signature{Name: "Paved", Email: "paved@example.com", When: time.Now()}
+	if _, err := wt.Commit("scaffold", &git.CommitOptions{Author: sig}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{url}}); err != nil {
+		t.Fatal(err)
+	}
+	push := func(token string) error {
+		return repo.Push(&git.PushOptions{RemoteName: "origin", Auth: &githttp.BasicAuth{Username: srv.User, Password: token}})
+	}
+	if err := push("wrong"); err == nil || !strings.Contains(err.Error(), "authentication required") {
+		t.Fatalf("push with a wrong token: err = %v, want authentication required", err)
+	}
+	if err := push(srv.Token); err != nil {
+		t.Fatal(err)
+	}
+	clone := srv.Clone(t, "orders")
+	if got := testsupport.Git(t, clone, "log", "--format=%s", "-1"); strings.TrimSpace(got) != "scaffold" {
+		t.Fatalf("cloned head commit = %q, want scaffold", got)
 	}
 }
