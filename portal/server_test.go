@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,27 +21,9 @@ import (
 	"github.com/paved-dev/paved/internal/testsupport"
 )
 
-// syncBuffer is a log sink that tests can read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newTestServer(t *testing.T, db *database.DB) (*Server, *syncBuffer) {
+func newTestServer(t *testing.T, db *database.DB) (*Server, *testsupport.SyncBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	cfg, err := LoadConfig("serve", nil, envOf(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -175,11 +155,7 @@ func TestMetricsLabelRouteTemplates(t *testing.T) {
 func TestReadiness(t *testing.T) {
 	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
 		ctx := context.Background()
-		db, err := database.Open(ctx, testsupport.DatabaseURL(t, dialect), t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testsupport.OpenEmptyDB(t, dialect)
 		s, _ := newTestServer(t, db)
 		check := func(wantStatus int, wantBody string) {
 			t.Helper()

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +21,7 @@ import (
 // started is a paved serve running in-process.
 type started struct {
 	url    string
-	stderr *syncBuffer
+	stderr *testsupport.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -33,7 +32,7 @@ func startServe(tb testing.TB, env map[string]string, args ...string) *started {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdoutR, stdoutW := io.Pipe()
-	s := &started{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	s := &started{stderr: &testsupport.SyncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := run(ctx, append([]string{"paved", "serve", "--listen", "127.0.0.1:0", "--log-format", "json"}, args...),
 			func(k string) string { return env[k] }, stdoutW, s.stderr)
@@ -216,21 +215,4 @@ func TestMigrateCommand(t *testing.T) {
 			}
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"github.com/paved-dev/paved/internal/database"
 )
 
 const migrateUsage = `Usage: paved migrate [flags]
@@ -19,16 +17,11 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil || done {
 		return err
 	}
-	log := newLogger(cfg, stderr)
-	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	db, st, err := openMigrated(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	st, err := db.Migrate(ctx, log)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "%s database at %s: schema version %d, job queue version %d (up to date)\n",
 		db.Dialect, db.Where, st.Current, st.QueueCurrent)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/paved-dev/paved/internal/database"
 	"github.com/paved-dev/paved/portal"
 )
 
@@ -49,10 +50,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // loadConfig reads the settings of command; for --help it prints them and
 // returns done.
-func loadConfig(command, usage string, args []string, getenv func(string) string, stdout io.Writer) (cfg portal.Config, done bool, err error) {
+func loadConfig(command, help string, args []string, getenv func(string) string, stdout io.Writer) (cfg portal.Config, done bool, err error) {
 	cfg, err = portal.LoadConfig(command, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, portal.ConfigHelp(usage))
+		fmt.Fprint(stdout, portal.ConfigHelp(help))
 		return cfg, true, nil
 	}
 	if err != nil {
@@ -63,6 +64,21 @@ func loadConfig(command, usage string, args []string, getenv func(string) string
 
 func newLogger(cfg portal.Config, stderr io.Writer) *slog.Logger {
 	return portal.NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+}
+
+// openMigrated opens the configured database and brings its schema up to
+// date; the caller closes it.
+func openMigrated(ctx context.Context, cfg portal.Config, log *slog.Logger) (*database.DB, database.SchemaStatus, error) {
+	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, database.SchemaStatus{}, err
+	}
+	st, err := db.Migrate(ctx, log)
+	if err != nil {
+		db.Close()
+		return nil, st, err
+	}
+	return db, st, nil
 }
 
 // usageError is a mistake in how paved was called: exit status 2.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/paved-dev/paved"
-	"github.com/paved-dev/paved/internal/database"
 	"github.com/paved-dev/paved/portal"
 )
 
@@ -35,15 +34,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer ln.Close()
 
-	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	db, st, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	st, err := db.Migrate(ctx, log)
-	if err != nil {
-		return err
-	}
 
 	srv := portal.NewServer(cfg, log, db)
 	url := "http://" + ln.Addr().String()

@@ -20,11 +20,7 @@ import (
 func TestMigrate(t *testing.T) {
 	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
 		ctx := context.Background()
-		db, err := database.Open(ctx, testsupport.DatabaseURL(t, dialect), t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := testsupport.OpenEmptyDB(t, dialect)
 
 		before, err := db.Status(ctx)
 		if err != nil {

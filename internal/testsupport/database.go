@@ -27,15 +27,22 @@ func DatabaseURL(tb testing.TB, dialect database.Dialect) string {
 // closed when the test ends.
 func OpenDB(tb testing.TB, dialect database.Dialect) *database.DB {
 	tb.Helper()
-	ctx := context.Background()
-	db, err := database.Open(ctx, DatabaseURL(tb, dialect), tb.TempDir())
+	db := OpenEmptyDB(tb, dialect)
+	if _, err := db.Migrate(context.Background(), DiscardLogger()); err != nil {
+		tb.Fatalf("migrate %s database: %v", dialect, err)
+	}
+	return db
+}
+
+// OpenEmptyDB opens a new database of the dialect with no schema at all,
+// closed when the test ends.
+func OpenEmptyDB(tb testing.TB, dialect database.Dialect) *database.DB {
+	tb.Helper()
+	db, err := database.Open(context.Background(), DatabaseURL(tb, dialect), tb.TempDir())
 	if err != nil {
 		tb.Fatalf("open %s database: %v", dialect, err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx, DiscardLogger()); err != nil {
-		tb.Fatalf("migrate %s database: %v", dialect, err)
-	}
 	return db
 }
 
