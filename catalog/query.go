@@ -1,0 +1,238 @@
+package catalog
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/paved-dev/paved"
+)
+
+// Query is a page request over the catalog.
+type Query struct {
+	Filter Filter
+	// Order sorts by these keys, then by uid. Entities without a value for
+	// a key sort after those with one.
+	Order []OrderField
+	// FullText keeps entities whose value of any of FullTextFields contains
+	// FullText (case-insensitively).
+	FullText       string
+	FullTextFields []string
+	Limit          int
+	Offset         int
+}
+
+// OrderField is one sort key.
+type OrderField struct {
+	Key  string `json:"key"`
+	Desc bool   `json:"desc,omitempty"`
+}
+
+// DefaultLimit is the page size when a query names none; MaxLimit caps it.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 1000
+)
+
+// Page is one page of a query.
+type Page struct {
+	Items      []Raw
+	TotalItems int
+	// Next and Prev are the queries of the neighbouring pages, nil at the
+	// ends.
+	Next, Prev *Query
+}
+
+// defaultFullTextFields are searched when a full-text query names none.
+var defaultFullTextFields = []string{"metadata.name", "metadata.title"}
+
+// QueryEntities returns one page of entities matching q.
+func (s *Store) QueryEntities(ctx context.Context, q Query) (Page, error) {
+	if q.Limit <= 0 {
+		q.Limit = DefaultLimit
+	}
+	q.Limit = min(q.Limit, MaxLimit)
+	db := s.db.WithContext(ctx)
+	where, args := q.where()
+
+	var total int64
+	if err := db.Raw("SELECT count(*) FROM catalog_entities e WHERE "+where, args...).Scan(&total).Error; err != nil {
+		return Page{}, fmt.Errorf("count entities: %w", err)
+	}
+	order, orderArgs := q.orderBy()
+	var rows []*entityRow
+	sql := "SELECT e.* FROM catalog_entities e WHERE " + where + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	if err := db.Raw(sql, append(append(args, orderArgs...), q.Limit, q.Offset)...).Scan(&rows).Error; err != nil {
+		return Page{}, fmt.Errorf("query entities: %w", err)
+	}
+	items, err := s.assemble(ctx, rows)
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Items: items, TotalItems: int(total)}
+	if q.Offset+len(rows) < int(total) {
+		next := q
+		next.Offset += q.Limit
+		page.Next = &next
+	}
+	if q.Offset > 0 {
+		prev := q
+		prev.Offset = max(0, q.Offset-q.Limit)
+		page.Prev = &prev
+	}
+	return page, nil
+}
+
+// where builds the condition on entities e for the filter and full text.
+func (q Query) where() (string, []any) {
+	parts := []string{"1=1"}
+	var args []any
+	if uids, uidArgs := filterUIDs(q.Filter); uids != "" {
+		parts = append(parts, "e.uid IN ("+uids+")")
+		args = append(args, uidArgs...)
+	}
+	if term := strings.ToLower(strings.TrimSpace(q.FullText)); term != "" {
+		fields := q.FullTextFields
+		if len(fields) == 0 {
+			fields = defaultFullTextFields
+		}
+		parts = append(parts, `e.uid IN (SELECT uid FROM catalog_search WHERE key IN ? AND value LIKE ? ESCAPE '\')`)
+		args = append(args, lowerAll(fields), "%"+escapeLike(term)+"%")
+	}
+	return strings.Join(parts, " AND "), args
+}
+
+// filterUIDs is a subquery selecting the uids of matching entities, or ""
+// for no filter.
+func filterUIDs(f Filter) (string, []any) {
+	var sets []string
+	var args []any
+	for _, set := range f.Sets {
+		var conds []string
+		for _, c := range set {
+			sql, a := conditionUIDs(c)
+			conds = append(conds, sql)
+			args = append(args, a...)
+		}
+		sets = append(sets, strings.Join(conds, " INTERSECT "))
+	}
+	if len(sets) == 0 {
+		return "", nil
+	}
+	return strings.Join(sets, " UNION "), args
+}
+
+func conditionUIDs(c Condition) (string, []any) {
+	if typ, ok := strings.CutPrefix(c.Key, relationPrefix); ok {
+		stored, known := relationTypes[typ]
+		if !known {
+			return "SELECT uid FROM catalog_entities WHERE 1=0", nil
+		}
+		if len(c.Values) == 0 {
+			return "SELECT e2.uid FROM catalog_entities e2 WHERE EXISTS (SELECT 1 FROM catalog_relations r WHERE r.source_ref = e2.ref AND r.type = ?)", []any{stored}
+		}
+		return "SELECT e2.uid FROM catalog_relations r JOIN catalog_entities e2 ON e2.ref = r.source_ref WHERE r.type = ? AND r.target_ref IN ?", []any{stored, c.Values}
+	}
+	if len(c.Values) == 0 {
+		return "SELECT uid FROM catalog_search WHERE key = ?", []any{c.Key}
+	}
+	return "SELECT uid FROM catalog_search WHERE key = ? AND value IN ?", []any{c.Key, c.Values}
+}
+
+// orderBy sorts by each field's smallest value (entities without one last),
+// then by uid so pages are stable.
+func (q Query) orderBy() (string, []any) {
+	var parts []string
+	var args []any
+	for _, o := range q.Order {
+		dir := "ASC"
+		if o.Desc {
+			dir = "DESC"
+		}
+		sub := "(SELECT min(value) FROM catalog_search o WHERE o.uid = e.uid AND o.key = ?)"
+		parts = append(parts, "CASE WHEN "+sub+" IS NULL THEN 1 ELSE 0 END", sub+" "+dir)
+		args = append(args, strings.ToLower(o.Key), strings.ToLower(o.Key))
+	}
+	return strings.Join(append(parts, "e.uid"), ", "), args
+}
+
+func lowerAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
+// Facet is one value of a facet with the number of entities having it.
+type Facet struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// Facets counts, for each key, the entities matching f per value (as
+// written, not lowercased), most frequent first.
+func (s *Store) Facets(ctx context.Context, keys []string, f Filter) (map[string][]Facet, error) {
+	db := s.db.WithContext(ctx)
+	out := map[string][]Facet{}
+	uids, args := filterUIDs(f)
+	for _, key := range keys {
+		sql := "SELECT original AS value, count(*) AS count FROM catalog_search WHERE key = ? AND original IS NOT NULL"
+		a := []any{strings.ToLower(key)}
+		if uids != "" {
+			sql += " AND uid IN (" + uids + ")"
+			a = append(a, args...)
+		}
+		sql += " GROUP BY original ORDER BY count(*) DESC, original"
+		facets := []Facet{}
+		if err := db.Raw(sql, a...).Scan(&facets).Error; err != nil {
+			return nil, fmt.Errorf("facet %s: %w", key, err)
+		}
+		out[key] = facets
+	}
+	return out, nil
+}
+
+// cursorVersion guards against cursors from an incompatible Paved.
+const cursorVersion = 1
+
+type cursor struct {
+	V int    `json:"v"`
+	Q cQuery `json:"q"`
+}
+
+type cQuery struct {
+	Sets   [][]Condition `json:"f,omitempty"`
+	Order  []OrderField  `json:"o,omitempty"`
+	Text   string        `json:"t,omitempty"`
+	Fields []string      `json:"tf,omitempty"`
+	Limit  int           `json:"l"`
+	Offset int           `json:"off"`
+}
+
+// EncodeCursor makes an opaque cursor that carries the whole query, so a
+// client only sends the cursor for the next page.
+func EncodeCursor(q *Query) string {
+	data, _ := json.Marshal(cursor{cursorVersion, cQuery{q.Filter.Sets, q.Order, q.FullText, q.FullTextFields, q.Limit, q.Offset}})
+	return base64.RawURLEncoding.EncodeToString(data)
+}
+
+// DecodeCursor reverses EncodeCursor; a damaged cursor is a CodeInvalid
+// error.
+func DecodeCursor(s string) (Query, error) {
+	data, err := base64.RawURLEncoding.DecodeString(s)
+	var c cursor
+	if err == nil {
+		err = json.Unmarshal(data, &c)
+	}
+	if err != nil || c.V != cursorVersion {
+		return Query{}, paved.Invalid("invalid cursor", paved.Detail{Field: "cursor", Reason: "not a cursor this server issued"})
+	}
+	return Query{Filter: Filter{Sets: c.Q.Sets}, Order: c.Q.Order, FullText: c.Q.Text, FullTextFields: c.Q.Fields, Limit: c.Q.Limit, Offset: c.Q.Offset}, nil
+}

@@ -1,0 +1,154 @@
+package catalog_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/catalog"
+	"github.com/paved-dev/paved/internal/database"
+	"github.com/paved-dev/paved/internal/testsupport"
+)
+
+// queryFixture: two teams, five components over two types, one API.
+func queryFixture(t *testing.T, dialect database.Dialect) *catalog.Store {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(shopYAML)
+	for i, c := range []struct{ name, typ, owner string }{
+		{"cart", "service", "team-a"}, {"ui-kit", "library", "team-b"}, {"search", "service", "team-b"},
+		{"Checkout-Web", "website", "team-a"}, {"ledger", "service", "team-b"},
+	} {
+		fmt.Fprintf(&b, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: %s, title: Item %d}\nspec: {type: %s, lifecycle: production, owner: %s}\n", c.name, i, c.typ, c.owner)
+	}
+	s, loc := newStore(t, dialect)
+	if _, err := s.ApplyLocation(context.Background(), loc, catalog.Emitted{Entities: mustRaws(t, b.String())}, catalog.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func names(items []catalog.Raw) []string {
+	out := []string{}
+	for _, it := range items {
+		out = append(out, it.Ref().Name)
+	}
+	return out
+}
+
+func TestQueryEntities(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		s := queryFixture(t, dialect)
+		byName := []catalog.OrderField{{Key: "metadata.name"}}
+		tests := []struct {
+			Name     string
+			Filters  []string
+			Order    []catalog.OrderField
+			FullText string
+			Want     []string
+		}{
+			{"All", nil, byName, "", []string{"cart", "Checkout-Web", "ledger", "payments", "payments-api", "search", "team-a", "ui-kit"}},
+			{"AndWithinParam", []string{"kind=component,spec.owner=team-b"}, byName, "", []string{"ledger", "search", "ui-kit"}},
+			{"CaseInsensitive", []string{"KIND=Component,Spec.Type=SERVICE"}, byName, "", []string{"cart", "ledger", "payments", "search"}},
+			{"OrAcrossParams", []string{"kind=api", "spec.type=website"}, byName, "", []string{"Checkout-Web", "payments-api"}},
+			{"AnyOfSameKey", []string{"spec.type=library,spec.type=website"}, byName, "", []string{"Checkout-Web", "ui-kit"}},
+			{"Exists", []string{"spec.providesapis"}, byName, "", []string{"payments"}},
+			{"DottedIntoArray", []string{"spec.providesapis=payments-api"}, byName, "", []string{"payments"}},
+			{"Relation", []string{"relations.ownedby=group:default/team-a"}, byName, "", []string{"cart", "Checkout-Web", "payments", "payments-api"}},
+			{"RelationFromOthers", []string{"relations.ownerof=component:default/cart"}, byName, "", []string{"team-a"}},
+			{"Descending", []string{"kind=component,spec.owner=team-a"}, []catalog.OrderField{{Key: "metadata.name", Desc: true}}, "", []string{"payments", "Checkout-Web", "cart"}},
+			{"FullText", []string{"kind=component"}, byName, "CHECK", []string{"Checkout-Web"}},
+			{"FullTextTitle", nil, byName, "item 2", []string{"search"}},
+			{"NoMatch", []string{"kind=template"}, byName, "", []string{}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.Name, func(t *testing.T) {
+				f, err := catalog.ParseFilter(tt.Filters)
+				if err != nil {
+					t.Fatal(err)
+				}
+				page, err := s.QueryEntities(context.Background(), catalog.Query{Filter: f, Order: tt.Order, FullText: tt.FullText, Limit: 50})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := names(page.Items); !reflect.DeepEqual(got, tt.Want) || page.TotalItems != len(tt.Want) {
+					t.Fatalf("got %v (total %d), want %v", got, page.TotalItems, tt.Want)
+				}
+			})
+		}
+	})
+}
+
+// Following cursors visits every entity once, in order, and back again.
+func TestQueryPagesThroughCursors(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		s := queryFixture(t, dialect)
+		ctx := context.Background()
+		q := catalog.Query{Order: []catalog.OrderField{{Key: "metadata.name"}}, Limit: 3}
+		var seen []string
+		var pages []catalog.Page
+		for {
+			page, err := s.QueryEntities(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages = append(pages, page)
+			seen = append(seen, names(page.Items)...)
+			if page.Next == nil {
+				break
+			}
+			q, err = catalog.DecodeCursor(catalog.EncodeCursor(page.Next))
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := []string{"cart", "Checkout-Web", "ledger", "payments", "payments-api", "search", "team-a", "ui-kit"}
+		if !reflect.DeepEqual(seen, want) || len(pages) != 3 {
+			t.Fatalf("pages gave %v in %d pages, want %v in 3", seen, len(pages), want)
+		}
+		prev, err := s.QueryEntities(ctx, *pages[2].Prev)
+		if err != nil || !reflect.DeepEqual(names(prev.Items), names(pages[1].Items)) {
+			t.Fatalf("prev of the last page = %v, %v; want %v", names(prev.Items), err, names(pages[1].Items))
+		}
+		if _, err := catalog.DecodeCursor("not-a-cursor"); paved.ErrorCode(err) != paved.CodeInvalid {
+			t.Fatalf("bad cursor: %v", err)
+		}
+	})
+}
+
+func TestFacets(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		s := queryFixture(t, dialect)
+		f, _ := catalog.ParseFilter([]string{"kind=component"})
+		got, err := s.Facets(context.Background(), []string{"spec.type", "spec.owner"}, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]catalog.Facet{
+			"spec.type":  {{"service", 4}, {"library", 1}, {"website", 1}},
+			"spec.owner": {{"team-a", 3}, {"team-b", 3}},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("facets = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestParseFilterErrors(t *testing.T) {
+	tests := []struct{ Name, In, Want string }{
+		{"EmptyKey", "kind=component,=x", "filter[0]: position 16: missing key before '='"},
+		{"EmptyValue", "kind=", "filter[0]: position 6: missing value after 'kind='"},
+		{"EmptyPart", "kind=api,,spec.type=x", "filter[0]: position 10: empty condition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.Name, func(t *testing.T) {
+			_, err := catalog.ParseFilter([]string{tt.In})
+			if paved.ErrorCode(err) != paved.CodeInvalid || !strings.Contains(err.Error(), tt.Want) {
+				t.Fatalf("ParseFilter(%q) = %v, want an invalid error containing %q", tt.In, err, tt.Want)
+			}
+		})
+	}
+}
