@@ -16,14 +16,17 @@ type Code string
 // The error codes. Their string values appear in API responses as
 // error.code and are part of the public API.
 const (
-	CodeInvalid      Code = "invalid"
-	CodeNotFound     Code = "not_found"
-	CodeConflict     Code = "conflict"
-	CodeUnauthorized Code = "unauthorized"
-	CodeForbidden    Code = "forbidden"
-	CodeTooLarge     Code = "too_large"
-	CodeUnavailable  Code = "unavailable"
-	CodeInternal     Code = "internal"
+	CodeInvalid Code = "invalid"
+	// CodeUnprocessable is well-formed input that fails validation, such as
+	// an entity that breaks the descriptor schema.
+	CodeUnprocessable Code = "unprocessable"
+	CodeNotFound      Code = "not_found"
+	CodeConflict      Code = "conflict"
+	CodeUnauthorized  Code = "unauthorized"
+	CodeForbidden     Code = "forbidden"
+	CodeTooLarge      Code = "too_large"
+	CodeUnavailable   Code = "unavailable"
+	CodeInternal      Code = "internal"
 )
 
 // Error is an error meant to be shown to the person or tool that caused it.

@@ -29,16 +29,17 @@ type Server struct {
 	log      *slog.Logger
 	db       *database.DB
 	registry *prometheus.Registry
+	catalog  Catalog
 }
 
 // NewServer builds the HTTP server from its dependencies. It does not listen.
-func NewServer(cfg Config, log *slog.Logger, db *database.DB) *Server {
+func NewServer(cfg Config, log *slog.Logger, db *database.DB, cat Catalog) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Log the peer's address, not X-Forwarded-For, which any client can
 	// forge; trusting a proxy's header needs a trusted-proxies setting.
 	e.IPExtractor = echo.ExtractIPDirect()
-	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry()}
+	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry(), catalog: cat}
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(withRequestID, observe(newHTTPMetrics(s.registry), log), recoverPanics(log), middleware.BodyLimit(maxBodyBytes))
 	s.routes()

@@ -40,12 +40,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer db.Close()
 
-	srv := portal.NewServer(cfg, log, db)
+	svc, err := newServices(db, log)
+	if err != nil {
+		return err
+	}
+	if err := svc.start(ctx); err != nil {
+		return err
+	}
+	srv := portal.NewServer(cfg, log, db, svc.catalog)
 	url := "http://" + ln.Addr().String()
 	log.Info("paved ready", "url", url, "version", version, "database", db.Dialect, "where", db.Where,
 		"schema_version", st.Current, "startup_ms", time.Since(start).Milliseconds())
 	fmt.Fprintln(stdout, "paved listening on", url)
-	return srv.Serve(ctx, ln)
+	serveErr := srv.Serve(ctx, ln)
+	return errors.Join(serveErr, svc.stop(cfg.ShutdownTimeout))
 }
 
 // listen binds addr, explaining the usual reasons it fails.

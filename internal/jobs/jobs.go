@@ -27,6 +27,9 @@ type Options struct {
 	Workers *river.Workers
 	// MaxWorkers is how many jobs run at once in this process (default 10).
 	MaxWorkers int
+	// Periodic jobs are enqueued on a schedule by the elected leader only,
+	// so with several replicas each runs once per period.
+	Periodic []*river.PeriodicJob
 	// FetchPollInterval is how often idle workers look for new jobs
 	// (River's default, 1 s, when zero). SQLite has no notifications, so
 	// this is also the latency of a newly inserted job there.
@@ -53,6 +56,7 @@ func New(db *database.DB, log *slog.Logger, opts Options) (*Queue, error) {
 	if opts.Workers != nil {
 		cfg.Workers = opts.Workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: orDefault(opts.MaxWorkers, 10)}}
+		cfg.PeriodicJobs = opts.Periodic
 	}
 	var (
 		client riverClient

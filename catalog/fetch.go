@@ -1,0 +1,129 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Fetcher reads the bytes at a target: an absolute file path or a URL.
+type Fetcher interface {
+	Fetch(ctx context.Context, target string) ([]byte, error)
+}
+
+// Fetchers routes a target to the fetcher of its scheme.
+type Fetchers struct {
+	// Git reads repository URLs; nil turns git targets off.
+	Git Fetcher
+	// HTTP is used for plain http(s) URLs of raw files.
+	HTTP *http.Client
+}
+
+// Fetch reads target: file paths from disk, git repository URLs through Git,
+// other http(s) URLs with a GET. At most MaxDocumentBytes are read.
+func (f Fetchers) Fetch(ctx context.Context, target string) ([]byte, error) {
+	switch {
+	case isGitTarget(target):
+		if f.Git == nil {
+			return nil, fmt.Errorf("git locations are not configured")
+		}
+		return f.Git.Fetch(ctx, target)
+	case strings.HasPrefix(target, "http://"), strings.HasPrefix(target, "https://"):
+		return f.fetchHTTP(ctx, target)
+	case strings.HasPrefix(target, "file://"):
+		u, err := url.Parse(target)
+		if err != nil {
+			return nil, err
+		}
+		return readLimited(u.Path)
+	}
+	return readLimited(target)
+}
+
+func readLimited(p string) ([]byte, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return limitRead(fh, p)
+}
+
+func limitRead(r io.Reader, what string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxDocumentBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxDocumentBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", what, MaxDocumentBytes)
+	}
+	return data, nil
+}
+
+func (f Fetchers) fetchHTTP(ctx context.Context, target string) ([]byte, error) {
+	client := f.HTTP
+	if client == nil {
+		client = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", target, resp.Status)
+	}
+	return limitRead(resp.Body, target)
+}
+
+// isGitTarget reports whether target names a file inside a git repository:
+// "<repository URL ending in .git>/<path in the repository>".
+func isGitTarget(target string) bool {
+	_, _, ok := splitGitTarget(target)
+	return ok
+}
+
+// splitGitTarget splits "https://host/org/repo.git/dir/catalog-info.yaml"
+// into the repository URL and the path inside it (catalog-info.yaml when
+// the target is the repository itself).
+func splitGitTarget(target string) (repo, file string, ok bool) {
+	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") && !strings.HasPrefix(target, "file://") {
+		return "", "", false
+	}
+	i := strings.Index(target, ".git/")
+	switch {
+	case i >= 0:
+		return target[:i+4], strings.TrimPrefix(target[i+4:], "/"), true
+	case strings.HasSuffix(target, ".git"):
+		return target, "catalog-info.yaml", true
+	}
+	return "", "", false
+}
+
+// resolveTarget resolves ref (from a Location entity or a placeholder)
+// against the target of the file that contains it.
+func resolveTarget(base, ref string) string {
+	if strings.Contains(ref, "://") || filepath.IsAbs(ref) && !strings.Contains(base, "://") {
+		return ref
+	}
+	if repo, file, ok := splitGitTarget(base); ok {
+		return repo + "/" + strings.TrimPrefix(path.Join(path.Dir(file), ref), "/")
+	}
+	if u, err := url.Parse(base); err == nil && u.Scheme != "" {
+		r, err := url.Parse(ref)
+		if err == nil {
+			return u.ResolveReference(r).String()
+		}
+	}
+	return filepath.Join(filepath.Dir(base), ref)
+}

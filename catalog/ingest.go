@@ -1,0 +1,227 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// Ingester reads locations and applies what they hold to the store.
+type Ingester struct {
+	Store *Store
+	Fetch Fetcher
+	Apply ApplyOptions
+	Log   *slog.Logger
+	// Interval is the time between scheduled refreshes of a location
+	// (default 5 minutes), jittered by up to a fifth either way.
+	Interval time.Duration
+}
+
+// maxLocationDepth bounds Location entities pointing at Location entities.
+const maxLocationDepth = 10
+
+// read is what reading a location tree produced.
+type read struct {
+	emitted  Emitted
+	problems []string
+	hash     string
+}
+
+// RefreshResult says what a refresh did.
+type RefreshResult struct {
+	Skipped bool // content unchanged since the last refresh
+	Applied ApplyResult
+	// Problems are documents that could not become entities.
+	Problems []string
+}
+
+// Refresh reads loc and applies it. A location that cannot be read keeps its
+// entities and records the reason; unchanged content is skipped unless
+// force is set.
+func (in *Ingester) Refresh(ctx context.Context, loc *Location, force bool) (RefreshResult, error) {
+	r, err := in.read(ctx, loc)
+	next := in.nextRefresh()
+	if err != nil {
+		if rerr := in.Store.RecordRefresh(ctx, loc.ID, "", err, next); rerr != nil {
+			return RefreshResult{}, rerr
+		}
+		return RefreshResult{}, err
+	}
+	if !force && r.hash == loc.ContentHash {
+		return RefreshResult{Skipped: true}, in.Store.RecordRefresh(ctx, loc.ID, r.hash, nil, next)
+	}
+	applied, err := in.Store.ApplyLocation(ctx, loc, r.emitted, in.Apply)
+	if err != nil {
+		return RefreshResult{}, err
+	}
+	problems := r.problems
+	for _, c := range applied.Conflicts {
+		problems = append(problems, c+": already provided by another location")
+	}
+	var problem error
+	if len(problems) > 0 {
+		problem = fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	if err := in.Store.RecordRefresh(ctx, loc.ID, r.hash, problem, next); err != nil {
+		return RefreshResult{}, err
+	}
+	return RefreshResult{Applied: applied, Problems: problems}, nil
+}
+
+// DryRun reads a location without storing anything, as POST /locations?dryRun=true does.
+func (in *Ingester) DryRun(ctx context.Context, typ, target string) (Emitted, []string, error) {
+	r, err := in.read(ctx, &Location{Type: typ, Target: target})
+	return r.emitted, r.problems, err
+}
+
+func (in *Ingester) nextRefresh() time.Time {
+	interval := in.Interval
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	jitter := time.Duration((rand.Float64()*0.4 - 0.2) * float64(interval))
+	return in.Store.Now().Add(interval + jitter)
+}
+
+func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
+	var r read
+	h := sha256.New()
+	seen := map[string]bool{}
+	var walk func(target string, depth int) error
+	walk = func(target string, depth int) error {
+		if seen[target] {
+			return nil
+		}
+		seen[target] = true
+		data, err := in.Fetch.Fetch(ctx, target)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", target, err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", target, len(data))
+		h.Write(data)
+		children, err := in.readFile(ctx, target, data, &r, h)
+		if err != nil {
+			return err
+		}
+		if depth >= maxLocationDepth && len(children) > 0 {
+			return fmt.Errorf("%s: Location entities nested more than %d deep", target, maxLocationDepth)
+		}
+		for _, c := range children {
+			if err := walk(c, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := walk(loc.Target, 0)
+	r.hash = hex.EncodeToString(h.Sum(nil))
+	return r, err
+}
+
+// readFile turns one file into entities and returns the targets of the
+// Location entities in it.
+func (in *Ingester) readFile(ctx context.Context, target string, data []byte, r *read, h interface{ Write([]byte) (int, error) }) ([]string, error) {
+	docs, err := ParseDocuments(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", target, err)
+	}
+	var children []string
+	for _, d := range docs {
+		resolved, err := ResolvePlaceholders(ctx, d.Value, placeholderFetcher{in.Fetch, target, h})
+		if err != nil {
+			r.problems = append(r.problems, fmt.Sprintf("%s document %d: %v", target, d.Index, err))
+			continue
+		}
+		raw, errs := NewRaw(resolved)
+		if errs == nil {
+			_, errs = Edges(raw)
+		}
+		if len(errs) > 0 {
+			r.problems = append(r.problems, describeFailure(target, &d, errs))
+			if ref, ok := refOf(resolved); ok {
+				r.emitted.Failed = append(r.emitted.Failed, FailedEntity{Ref: ref, Errors: errs})
+			}
+			continue
+		}
+		r.emitted.Entities = append(r.emitted.Entities, raw)
+		if kindKey(raw.Ref().Kind) == "location" {
+			children = append(children, locationTargets(target, raw.Spec())...)
+		}
+	}
+	return children, nil
+}
+
+func describeFailure(target string, d *Document, errs []FieldError) string {
+	parts := make([]string, len(errs))
+	for i, e := range errs {
+		parts[i] = fmt.Sprintf("line %d: %s", d.Position(e.Pointer).Line, e)
+	}
+	return fmt.Sprintf("%s document %d: %s", target, d.Index, strings.Join(parts, "; "))
+}
+
+// refOf returns the reference of an invalid descriptor if it names one.
+func refOf(v any) (Ref, bool) {
+	m, _ := v.(map[string]any)
+	meta, _ := m["metadata"].(map[string]any)
+	kind, _ := m["kind"].(string)
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	if kind == "" || name == "" {
+		return Ref{}, false
+	}
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	return Ref{Kind: kind, Namespace: ns, Name: name}, true
+}
+
+func locationTargets(base string, spec map[string]any) []string {
+	var out []string
+	if t, ok := spec["target"].(string); ok {
+		out = append(out, resolveTarget(base, t))
+	}
+	for _, t := range refsIn(spec["targets"]) {
+		out = append(out, resolveTarget(base, t))
+	}
+	return out
+}
+
+// placeholderFetcher resolves $text, $json and $yaml relative to the file
+// they appear in; their content counts towards the location's hash.
+type placeholderFetcher struct {
+	fetch Fetcher
+	base  string
+	hash  interface{ Write([]byte) (int, error) }
+}
+
+func (p placeholderFetcher) Resolve(ctx context.Context, ph Placeholder) (any, error) {
+	data, err := p.fetch.Fetch(ctx, resolveTarget(p.base, ph.Target))
+	if err != nil {
+		return nil, err
+	}
+	p.hash.Write(data)
+	switch ph.Kind {
+	case PlaceholderJSON:
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %w", err)
+		}
+		return v, nil
+	case PlaceholderYAML:
+		docs, err := ParseDocuments(data)
+		if err != nil {
+			return nil, err
+		}
+		if len(docs) != 1 {
+			return nil, fmt.Errorf("want one YAML document, found %d", len(docs))
+		}
+		return docs[0].Value, nil
+	}
+	return string(data), nil
+}

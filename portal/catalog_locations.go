@@ -1,0 +1,232 @@
+package portal
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/catalog"
+)
+
+// locationJSON is a location as Backstage's API shows it.
+type locationJSON struct {
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+	Target string `json:"target"`
+}
+
+func toLocationJSON(l *catalog.Location) locationJSON {
+	return locationJSON{ID: l.ID, Type: l.Type, Target: l.Target}
+}
+
+// listLocations serves GET /locations: [{"data": location}], Backstage's shape.
+func (s *Server) listLocations(c echo.Context) error {
+	locs, err := s.catalog.Store.Locations(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]locationJSON, len(locs))
+	for i, l := range locs {
+		out[i] = map[string]locationJSON{"data": toLocationJSON(l)}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// getLocation serves GET /locations/:id.
+func (s *Server) getLocation(c echo.Context) error {
+	loc, err := s.catalog.Store.Location(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toLocationJSON(loc))
+}
+
+// deleteLocation serves DELETE /locations/:id; its entities become orphans.
+func (s *Server) deleteLocation(c echo.Context) error {
+	if err := s.catalog.Store.DeleteLocation(c.Request().Context(), c.Param("id"), s.catalog.Ingester.Apply); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// createLocation serves POST /locations. With ?dryRun=true it reads the
+// location and returns the entities it would create, storing nothing;
+// otherwise it registers the location and queues its first refresh.
+func (s *Server) createLocation(c echo.Context) error {
+	var body struct {
+		Type   string `json:"type"`
+		Target string `json:"target"`
+	}
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Type == "" {
+		body.Type = catalog.LocationURL
+	}
+	if err := catalog.ValidateLocation(body.Type, body.Target); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	existing, err := s.catalog.Store.LocationByTarget(ctx, body.Type, body.Target)
+	exists := err == nil
+	if err != nil && paved.ErrorCode(err) != paved.CodeNotFound {
+		return err
+	}
+	if c.QueryParam("dryRun") == "true" {
+		return s.dryRunLocation(c, body.Type, body.Target, existing)
+	}
+	if exists {
+		return paved.Errorf(paved.CodeConflict, "location %s:%s already exists (id %s)", body.Type, body.Target, existing.ID)
+	}
+	loc, err := s.catalog.Store.CreateLocation(ctx, body.Type, body.Target)
+	if err != nil {
+		return err
+	}
+	if err := s.refreshLocation(c, loc, true); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"location": toLocationJSON(loc), "entities": []catalog.Raw{}})
+}
+
+func (s *Server) dryRunLocation(c echo.Context, typ, target string, existing *catalog.Location) error {
+	em, problems, err := s.catalog.Ingester.DryRun(c.Request().Context(), typ, target)
+	if err != nil {
+		return readError(err)
+	}
+	if len(problems) > 0 {
+		details := make([]paved.Detail, len(problems))
+		for i, p := range problems {
+			details[i] = paved.Detail{Field: target, Reason: p}
+		}
+		return &paved.Error{Code: paved.CodeUnprocessable, Message: "the location holds invalid entities", Details: details}
+	}
+	loc := locationJSON{Type: typ, Target: target}
+	if existing != nil {
+		loc = toLocationJSON(existing)
+	}
+	entities := em.Entities
+	if entities == nil {
+		entities = []catalog.Raw{}
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"location": loc, "entities": entities, "exists": existing != nil})
+}
+
+// readError classifies why a location could not be read.
+func readError(err error) error {
+	var syn *catalog.SyntaxError
+	if errors.As(err, &syn) {
+		return paved.Invalid("invalid YAML", paved.Detail{Field: "document " + itoa(syn.Document), Line: syn.Line, Reason: err.Error()})
+	}
+	return paved.Errorf(paved.CodeUnprocessable, "cannot read the location: %v", err)
+}
+
+// refreshLocation queues a refresh, or runs it now when there is no queue.
+func (s *Server) refreshLocation(c echo.Context, loc *catalog.Location, force bool) error {
+	if s.catalog.Queue != nil {
+		_, err := s.catalog.Queue.Insert(c.Request().Context(), catalog.RefreshArgs{LocationID: loc.ID, Force: force}, nil)
+		return err
+	}
+	_, err := s.catalog.Ingester.Refresh(c.Request().Context(), loc, force)
+	if err != nil {
+		s.log.WarnContext(c.Request().Context(), "location refresh failed", "location", loc.Target, "err", err)
+	}
+	return nil
+}
+
+// refresh serves POST /refresh {"entityRef": "..."}: refresh the location
+// that provides the entity.
+func (s *Server) refresh(c echo.Context) error {
+	var body struct {
+		EntityRef string `json:"entityRef"`
+	}
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	ref, err := catalog.ParseRef(body.EntityRef, "", "")
+	if err != nil {
+		return paved.Invalid("invalid entityRef", paved.Detail{Field: "entityRef", Reason: err.Error()})
+	}
+	e, err := s.catalog.Store.EntityByRef(c.Request().Context(), ref)
+	if err != nil {
+		return err
+	}
+	ann, _ := e.Metadata()["annotations"].(map[string]any)
+	managed, _ := ann[catalog.AnnotationLocation].(string)
+	typ, target, ok := strings.Cut(managed, ":")
+	if !ok {
+		return paved.Errorf(paved.CodeConflict, "%s has no location to refresh from", ref)
+	}
+	loc, err := s.catalog.Store.LocationByTarget(c.Request().Context(), typ, target)
+	if err != nil {
+		return err
+	}
+	if err := s.refreshLocation(c, loc, true); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+// validateEntity serves POST /validate-entity. It takes Backstage's JSON
+// body {"entity": {...}, "location": "..."}, or YAML (Content-Type
+// application/yaml) with any number of documents. Invalid YAML is a 400
+// naming the document and line; an invalid entity a 422 listing every field
+// error (JSON pointer, line when known, reason), also as Backstage's
+// "errors" list.
+func (s *Server) validateEntity(c echo.Context) error {
+	docs, err := validationInput(c)
+	if err != nil {
+		return err
+	}
+	var details []paved.Detail
+	for _, d := range docs {
+		for _, fe := range catalog.Validate(d.Value) {
+			field := fe.Pointer
+			if len(docs) > 1 {
+				field = "document " + itoa(d.Index) + " " + field
+			}
+			details = append(details, paved.Detail{Field: field, Line: d.Position(fe.Pointer).Line, Reason: fe.Reason})
+		}
+	}
+	if len(details) == 0 {
+		return c.JSON(http.StatusOK, map[string]any{})
+	}
+	errs := make([]map[string]string, len(details))
+	for i, d := range details {
+		errs[i] = map[string]string{"name": "InputError", "message": d.String()}
+	}
+	return c.JSON(http.StatusUnprocessableEntity, map[string]any{
+		"error":  errorPayload{Code: paved.CodeUnprocessable, Message: "the entity is invalid", Details: details, RequestID: RequestID(c.Request().Context())},
+		"errors": errs,
+	})
+}
+
+func validationInput(c echo.Context) ([]catalog.Document, error) {
+	data, err := io.ReadAll(io.LimitReader(c.Request().Body, catalog.MaxDocumentBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > catalog.MaxDocumentBytes {
+		return nil, paved.Errorf(paved.CodeTooLarge, "the document is larger than %d bytes", catalog.MaxDocumentBytes)
+	}
+	docs, err := catalog.ParseDocuments(data) // JSON is YAML too
+	if err != nil {
+		return nil, readError(err)
+	}
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if strings.HasPrefix(ct, echo.MIMEApplicationJSON) && len(docs) == 1 {
+		if m, ok := docs[0].Value.(map[string]any); ok {
+			if entity, ok := m["entity"]; ok {
+				// Backstage's body: positions now refer to the wrapper; strip them.
+				return []catalog.Document{{Value: entity}}, nil
+			}
+		}
+	}
+	return docs, nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
