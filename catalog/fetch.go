@@ -17,6 +17,28 @@ type Fetcher interface {
 	Fetch(ctx context.Context, target string) ([]byte, error)
 }
 
+// sessioner is a Fetcher that caches, and hands out a fresh cache per
+// refresh.
+type sessioner interface {
+	Session() Fetcher
+}
+
+// session returns the fetcher to use for one refresh.
+func session(f Fetcher) Fetcher {
+	if s, ok := f.(sessioner); ok {
+		return s.Session()
+	}
+	return f
+}
+
+// Session gives the git fetcher a fresh clone cache for one refresh.
+func (f Fetchers) Session() Fetcher {
+	if f.Git != nil {
+		f.Git = session(f.Git)
+	}
+	return f
+}
+
 // Fetchers routes a target to the fetcher of its scheme.
 type Fetchers struct {
 	// Git reads repository URLs; nil turns git targets off.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
-	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -18,25 +17,22 @@ import (
 // with a shallow clone held in memory: nothing is written to disk. Targets
 // are "<repository URL ending in .git>/<path>"; credentials may be given as
 // the URL's user info (https://user:token@host/org/repo.git/...).
+//
+// A GitFetcher clones each repository once and keeps the clone: use one per
+// refresh (Session), so that every file of a location tree comes from the
+// same commit and the next refresh sees new pushes.
 type GitFetcher struct {
-	// CacheFor keeps a clone for reuse by the other files of the same
-	// location tree (default 30 s).
-	CacheFor time.Duration
-
 	mu    sync.Mutex
-	cache map[string]cachedClone
-	now   func() time.Time
+	trees map[string]*object.Tree
 }
 
-type cachedClone struct {
-	tree *object.Tree
-	at   time.Time
-}
-
-// NewGitFetcher returns a GitFetcher with the default cache time.
+// NewGitFetcher returns a GitFetcher with nothing cloned yet.
 func NewGitFetcher() *GitFetcher {
-	return &GitFetcher{CacheFor: 30 * time.Second, cache: map[string]cachedClone{}, now: time.Now}
+	return &GitFetcher{trees: map[string]*object.Tree{}}
 }
+
+// Session returns a fresh GitFetcher for one refresh.
+func (g *GitFetcher) Session() Fetcher { return NewGitFetcher() }
 
 // Fetch returns the file named by target at the repository's default
 // branch head.
@@ -65,23 +61,15 @@ func (g *GitFetcher) Fetch(ctx context.Context, target string) ([]byte, error) {
 
 func (g *GitFetcher) tree(ctx context.Context, repo string) (*object.Tree, error) {
 	g.mu.Lock()
-	c, ok := g.cache[repo]
-	g.mu.Unlock()
-	if ok && g.now().Sub(c.at) < g.CacheFor {
-		return c.tree, nil
+	defer g.mu.Unlock()
+	if t, ok := g.trees[repo]; ok {
+		return t, nil
 	}
 	tree, err := shallowTree(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
-	g.mu.Lock()
-	for k, v := range g.cache { // drop stale clones so memory stays bounded
-		if g.now().Sub(v.at) >= g.CacheFor {
-			delete(g.cache, k)
-		}
-	}
-	g.cache[repo] = cachedClone{tree, g.now()}
-	g.mu.Unlock()
+	g.trees[repo] = tree
 	return tree, nil
 }
 

@@ -93,19 +93,20 @@ func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
 	var r read
 	h := sha256.New()
 	seen := map[string]bool{}
+	fetch := session(in.Fetch)
 	var walk func(target string, depth int) error
 	walk = func(target string, depth int) error {
 		if seen[target] {
 			return nil
 		}
 		seen[target] = true
-		data, err := in.Fetch.Fetch(ctx, target)
+		data, err := fetch.Fetch(ctx, target)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", target, err)
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", target, len(data))
 		h.Write(data)
-		children, err := in.readFile(ctx, target, data, &r, h)
+		children, err := readFile(ctx, fetch, target, data, &r, h)
 		if err != nil {
 			return err
 		}
@@ -126,14 +127,14 @@ func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
 
 // readFile turns one file into entities and returns the targets of the
 // Location entities in it.
-func (in *Ingester) readFile(ctx context.Context, target string, data []byte, r *read, h interface{ Write([]byte) (int, error) }) ([]string, error) {
+func readFile(ctx context.Context, fetch Fetcher, target string, data []byte, r *read, h interface{ Write([]byte) (int, error) }) ([]string, error) {
 	docs, err := ParseDocuments(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
 	var children []string
 	for _, d := range docs {
-		resolved, err := ResolvePlaceholders(ctx, d.Value, placeholderFetcher{in.Fetch, target, h})
+		resolved, err := ResolvePlaceholders(ctx, d.Value, placeholderFetcher{fetch, target, h})
 		if err != nil {
 			r.problems = append(r.problems, fmt.Sprintf("%s document %d: %v", target, d.Index, err))
 			continue

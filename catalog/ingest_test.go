@@ -1,0 +1,149 @@
+package catalog_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/paved-dev/paved/catalog"
+	"github.com/paved-dev/paved/internal/database"
+	"github.com/paved-dev/paved/internal/testsupport"
+)
+
+// pushFiles commits files (path → content) to the repository and pushes.
+func pushFiles(t *testing.T, srv *testsupport.GitServer, repo string, files map[string]string, remove ...string) {
+	t.Helper()
+	work := srv.Clone(t, repo)
+	for p, content := range files {
+		full := filepath.Join(work, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range remove {
+		testsupport.Git(t, work, "rm", "-q", p)
+	}
+	testsupport.Git(t, work, "add", "-A")
+	testsupport.Git(t, work, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "update")
+	testsupport.Git(t, work, "push", "-q", "origin", "HEAD:main")
+}
+
+const rootLocation = `apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: {name: shop}
+spec:
+  targets: [./teams.yaml, ./services/payments.yaml]
+`
+
+const teamsYAML = `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: team-a}
+spec: {type: team, children: []}
+`
+
+const paymentsYAML = `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: payments}
+spec: {type: service, lifecycle: production, owner: team-a, providesApis: [payments-api]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata: {name: payments-api}
+spec:
+  type: openapi
+  lifecycle: production
+  owner: team-a
+  definition:
+    $text: ./openapi.yaml
+`
+
+func TestIngestFromGit(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		ctx := context.Background()
+		srv := testsupport.NewGitServer(t)
+		srv.CreateRepo(t, "shop")
+		pushFiles(t, srv, "shop", map[string]string{
+			"catalog-info.yaml": rootLocation, "teams.yaml": teamsYAML,
+			"services/payments.yaml": paymentsYAML, "services/openapi.yaml": "openapi: 3.0.0\n",
+		})
+		store := catalog.NewStore(testsupport.OpenDB(t, dialect))
+		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{Git: catalog.NewGitFetcher()}, Log: testsupport.DiscardLogger()}
+		authed := strings.Replace(srv.RepoURL("shop"), "://", "://"+srv.User+":"+srv.Token+"@", 1)
+		loc, err := store.CreateLocation(ctx, "url", authed+"/catalog-info.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		res, err := in.Refresh(ctx, loc, false)
+		if err != nil || res.Applied.Added != 4 || len(res.Problems) != 0 {
+			t.Fatalf("first refresh = %+v, %v; want 4 entities (location, group, component, API)", res, err)
+		}
+		api, err := store.EntityByRef(ctx, catalog.MustParseRef("api:payments-api"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if api.Spec()["definition"] != "openapi: 3.0.0\n" {
+			t.Fatalf("definition = %q, want the $text content", api.Spec()["definition"])
+		}
+
+		loc, _ = store.Location(ctx, loc.ID)
+		if res, err := in.Refresh(ctx, loc, false); err != nil || !res.Skipped {
+			t.Fatalf("refresh of unchanged content = %+v, %v; want skipped", res, err)
+		}
+
+		// An invalid update keeps the last good version; a removed file orphans.
+		pushFiles(t, srv, "shop", map[string]string{
+			"services/payments.yaml": strings.Replace(paymentsYAML, "owner: team-a, ", "", 1),
+			"catalog-info.yaml":      strings.Replace(rootLocation, "./teams.yaml, ", "", 1),
+		}, "teams.yaml")
+		loc, _ = store.Location(ctx, loc.ID)
+		res, err = in.Refresh(ctx, loc, false)
+		if err != nil || res.Applied.Orphaned != 1 || len(res.Problems) != 1 || !strings.Contains(res.Problems[0], "line 4: /spec: missing property 'owner'") {
+			t.Fatalf("refresh after bad push = %+v, %v", res, err)
+		}
+		comp, _ := store.EntityByRef(ctx, catalog.MustParseRef("component:payments"))
+		if comp.Spec()["owner"] != "team-a" || comp["status"] == nil {
+			t.Fatalf("component = %v; want the last good spec and a status", comp)
+		}
+		loc, _ = store.Location(ctx, loc.ID)
+		if !strings.Contains(loc.LastError, "missing property 'owner'") {
+			t.Fatalf("location error = %q", loc.LastError)
+		}
+	})
+}
+
+func TestUnreachableLocationKeepsEntities(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		file := filepath.Join(dir, "catalog-info.yaml")
+		if err := os.WriteFile(file, []byte(teamsYAML), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		store := catalog.NewStore(testsupport.OpenDB(t, dialect))
+		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Log: testsupport.DiscardLogger()}
+		loc, err := store.CreateLocation(ctx, "file", file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Refresh(ctx, loc, false); err != nil {
+			t.Fatal(err)
+		}
+		os.Remove(file)
+		if _, err := in.Refresh(ctx, loc, true); err == nil {
+			t.Fatal("refresh of a missing file succeeded")
+		}
+		loc, _ = store.Location(ctx, loc.ID)
+		if !strings.Contains(loc.LastError, "no such file") {
+			t.Fatalf("location error = %q, want the reason", loc.LastError)
+		}
+		if _, err := store.EntityByRef(ctx, catalog.MustParseRef("group:team-a")); err != nil {
+			t.Fatalf("entity lost after a failed read: %v", err)
+		}
+	})
+}
