@@ -21,13 +21,11 @@ type RefreshArgs struct {
 // Kind names the job kind.
 func (RefreshArgs) Kind() string { return "catalog.refresh_location" }
 
-// InsertOpts makes jobs for the same location collapse while one waits, so
-// a burst of webhooks causes one refresh.
+// InsertOpts makes jobs for the same location collapse while one is queued
+// or running, so a burst of webhooks causes one refresh. (A push that lands
+// while a refresh runs is picked up by the next scheduled one.)
 func (RefreshArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{
-		ByArgs:  true,
-		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRetryable},
-	}}
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 // RefreshWorker works RefreshArgs jobs.

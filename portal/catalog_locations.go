@@ -126,10 +126,14 @@ func readError(err error) error {
 }
 
 // refreshLocation queues a refresh, or runs it now when there is no queue.
+// The location row is what makes a refresh happen (the scheduler refreshes
+// due locations), so a failed enqueue only delays it and is not an error.
 func (s *Server) refreshLocation(c echo.Context, loc *catalog.Location, force bool) error {
 	if s.catalog.Queue != nil {
-		_, err := s.catalog.Queue.Insert(c.Request().Context(), catalog.RefreshArgs{LocationID: loc.ID, Force: force}, nil)
-		return err
+		if _, err := s.catalog.Queue.Insert(c.Request().Context(), catalog.RefreshArgs{LocationID: loc.ID, Force: force}, nil); err != nil {
+			s.log.WarnContext(c.Request().Context(), "enqueue refresh; the scheduler will retry", "location", loc.ID, "err", err)
+		}
+		return nil
 	}
 	_, err := s.catalog.Ingester.Refresh(c.Request().Context(), loc, force)
 	if err != nil {
