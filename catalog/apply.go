@@ -209,4 +209,3 @@ func (s *Store) orphan(tx *gorm.DB, loc *Location, seen map[string]bool, opts Ap
 	}
 	return writeEntities(tx, gone)
 }
-

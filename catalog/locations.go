@@ -156,4 +156,3 @@ func (s *Store) DueLocations(ctx context.Context, limit int) ([]*Location, error
 		Order("next_refresh_at").Limit(limit).Find(&locs).Error
 	return locs, err
 }
-
