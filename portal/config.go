@@ -65,10 +65,25 @@ var settings = []setting{
 // returns flag.ErrHelp for -h/--help and a CodeInvalid *paved.Error naming
 // the setting, its source and the accepted values for anything wrong.
 func LoadConfig(command string, args []string, getenv func(string) string) (Config, error) {
-	flags, err := parseFlags(command, args)
-	if err != nil {
-		return Config{}, err
+	c, rest, err := LoadConfigArgs(command, args, getenv)
+	if err == nil && len(rest) > 0 {
+		err = paved.Invalid(fmt.Sprintf("unexpected argument %q (see paved %s --help)", rest[0], command))
 	}
+	return c, err
+}
+
+// LoadConfigArgs is LoadConfig for commands that take arguments after their
+// flags; it returns those arguments.
+func LoadConfigArgs(command string, args []string, getenv func(string) string) (Config, []string, error) {
+	flags, rest, err := parseFlags(command, args)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	c, err := buildConfig(flags, getenv)
+	return c, rest, err
+}
+
+func buildConfig(flags map[string]string, getenv func(string) string) (Config, error) {
 	var c Config
 	for _, s := range settings {
 		if err := s.set(&c, s.def); err != nil {
@@ -98,8 +113,9 @@ func LoadConfig(command string, args []string, getenv func(string) string) (Conf
 	return c, nil
 }
 
-// parseFlags returns the flags given on the command line, by name.
-func parseFlags(command string, args []string) (map[string]string, error) {
+// parseFlags returns the flags given on the command line, by name, and the
+// arguments after them.
+func parseFlags(command string, args []string) (map[string]string, []string, error) {
 	fs := flag.NewFlagSet("paved "+command, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	for _, s := range settings {
@@ -107,16 +123,13 @@ func parseFlags(command string, args []string) (map[string]string, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, paved.Invalid(fmt.Sprintf("%v (see paved %s --help)", err, command), paved.Detail{Reason: "accepted flags: " + flagNames()})
-	}
-	if fs.NArg() > 0 {
-		return nil, paved.Invalid(fmt.Sprintf("unexpected argument %q (see paved %s --help)", fs.Arg(0), command))
+		return nil, nil, paved.Invalid(fmt.Sprintf("%v (see paved %s --help)", err, command), paved.Detail{Reason: "accepted flags: " + flagNames()})
 	}
 	given := map[string]string{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
-	return given, nil
+	return given, fs.Args(), nil
 }
 
 // applyConfigFile reads path as a YAML mapping of setting names to values.

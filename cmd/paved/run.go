@@ -20,6 +20,7 @@ const usage = `Usage: paved <command> [flags]
 Commands:
   serve     start the web portal and REST API (runs migrations first)
   migrate   bring the database schema up to date and exit
+  catalog   validate descriptor files, import locations
   version   print the version
 
 Run 'paved <command> --help' for a command's flags.`
@@ -37,6 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "catalog":
+		return catalogCmd(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "paved", version)
 		return nil

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/paved-dev/paved/internal/database"
+	"github.com/paved-dev/paved/internal/testsupport"
+)
+
+const corpus = "../../../shared/corpus/backstage-catalog/"
+
+func TestCatalogValidateCommand(t *testing.T) {
+	tests := []struct {
+		Name    string
+		Files   []string
+		WantErr bool
+		WantOut []string
+	}{
+		{"Valid", []string{"003__thatmlopsguy__dokaseca-portal-catalog__catalog_domains_payments.yaml"}, false, []string{"ok (1 entities)"}},
+		{"MissingOwner", []string{"005__RoadieHQ__sample-service__catalog-info-noowner.yaml"}, true, []string{"document 0, line 12: /spec: missing property 'owner'"}},
+		{"YAMLError", []string{"024__C-Nell__devhub-catalog__catalog_guest-user.yaml"}, true, []string{"document 0, line 9"}},
+		{"ManyDocuments", []string{"008__im-open__validate-catalog-info__test_catalog-infos_invalid-components.yml"}, true, []string{"document 2, line", "document 26, line"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.Name, func(t *testing.T) {
+			var stdout bytes.Buffer
+			args := []string{"paved", "catalog", "validate"}
+			for _, f := range tt.Files {
+				args = append(args, corpus+f)
+			}
+			err := run(context.Background(), args, func(string) string { return "" }, &stdout, io.Discard)
+			if (err != nil) != tt.WantErr || (err != nil && exitCode(err) != 1) {
+				t.Fatalf("err = %v, want error %v with exit 1\n%s", err, tt.WantErr, stdout.String())
+			}
+			for _, w := range tt.WantOut {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, stdout.String())
+				}
+			}
+		})
+	}
+}
+
+func TestCatalogImportCommand(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		file := filepath.Join(t.TempDir(), "catalog-info.yaml")
+		if err := os.WriteFile(file, []byte(clientFixture), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		url := testsupport.DatabaseURL(t, dialect)
+		var stdout bytes.Buffer
+		err := run(context.Background(), []string{"paved", "catalog", "import", "--database-url", url, "--log-format", "json", file},
+			func(string) string { return "" }, &stdout, io.Discard)
+		if err != nil || !strings.Contains(stdout.String(), "5 added, 0 updated") {
+			t.Fatalf("import: %v\n%s", err, stdout.String())
+		}
+		err = run(context.Background(), []string{"paved", "catalog", "import", "--database-url", url, file},
+			func(string) string { return "" }, &stdout, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "already exists") {
+			t.Fatalf("second import: %v, want a conflict", err)
+		}
+	})
+}
