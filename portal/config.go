@@ -29,6 +29,10 @@ type Config struct {
 	LogFormat       string // auto, text or json
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	// Catalog settings.
+	CatalogRefreshInterval time.Duration
+	CatalogDeleteOrphans   bool
+	CatalogWebhookSecret   string
 }
 
 // setting is one configuration knob. Its name is the flag and the YAML key;
@@ -58,6 +62,23 @@ var settings = []setting{
 	{name: "log-format", def: "auto", usage: "log format: auto (text on a terminal, json otherwise), text or json", set: setLogFormat},
 	{name: "log-level", def: "info", usage: "lowest level logged: debug, info, warn or error", set: setLogLevel},
 	{name: "shutdown-timeout", def: "30s", usage: "how long SIGINT/SIGTERM waits for in-flight requests before closing them (Go duration)", set: setShutdownTimeout},
+	{name: "catalog-refresh-interval", def: "5m", usage: "how often each catalog location is read again (jittered by ±20%)", set: func(c *Config, v string) error {
+		d, err := positiveDuration(v)
+		c.CatalogRefreshInterval = d
+		return err
+	}},
+	{name: "catalog-delete-orphans", def: "false", usage: "delete entities their location no longer provides, instead of keeping them marked backstage.io/orphan", set: func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		c.CatalogDeleteOrphans = b
+		return nil
+	}},
+	{name: "catalog-webhook-secret", def: "", usage: "secret of POST /api/catalog/webhooks/git: the HMAC-SHA256 key of GitHub-style signatures, or the GitLab-style token; empty turns the webhook off", set: func(c *Config, v string) error {
+		c.CatalogWebhookSecret = v
+		return nil
+	}},
 }
 
 // LoadConfig builds a Config for the subcommand (serve, migrate) from its
@@ -262,12 +283,17 @@ func setLogLevel(c *Config, v string) error {
 }
 
 func setShutdownTimeout(c *Config, v string) error {
+	d, err := positiveDuration(v)
+	c.ShutdownTimeout = d
+	return err
+}
+
+func positiveDuration(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return fmt.Errorf("%q is not a positive duration such as 30s or 1m", v)
+		return 0, fmt.Errorf("%q is not a positive duration such as 30s or 1m", v)
 	}
-	c.ShutdownTimeout = d
-	return nil
+	return d, nil
 }
 
 // ConfigHelp is the text of `paved <command> --help`: usage, what the

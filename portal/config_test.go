@@ -22,7 +22,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Listen: "127.0.0.1:8080", DataDir: "./paved-data", LogFormat: "auto", LogLevel: slog.LevelInfo, ShutdownTimeout: 30 * time.Second}
+	want := Config{Listen: "127.0.0.1:8080", DataDir: "./paved-data", LogFormat: "auto", LogLevel: slog.LevelInfo, ShutdownTimeout: 30 * time.Second, CatalogRefreshInterval: 5 * time.Minute}
 	if c != want {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
 	}

@@ -29,4 +29,5 @@ func (s *Server) routes() {
 	cat.DELETE("/locations/:id", s.deleteLocation)
 	cat.POST("/refresh", s.refresh)
 	cat.POST("/validate-entity", s.validateEntity)
+	cat.POST("/webhooks/git", s.gitWebhook)
 }

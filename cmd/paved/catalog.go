@@ -126,7 +126,7 @@ func catalogImport(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer db.Close()
-	svc, err := newServices(db, log)
+	svc, err := newServices(db, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer db.Close()
 
-	svc, err := newServices(db, log)
+	svc, err := newServices(db, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -24,12 +24,14 @@ type services struct {
 }
 
 // newServices builds the catalog and the job queue that refreshes it.
-func newServices(db *database.DB, log *slog.Logger) (*services, error) {
+func newServices(db *database.DB, cfg portal.Config, log *slog.Logger) (*services, error) {
 	store := catalog.NewStore(db)
 	ingester := &catalog.Ingester{
-		Store: store,
-		Fetch: catalog.Fetchers{Git: catalog.NewGitFetcher(), HTTP: &http.Client{Timeout: time.Minute}},
-		Log:   log.With("component", "catalog"),
+		Store:    store,
+		Fetch:    catalog.Fetchers{Git: catalog.NewGitFetcher(), HTTP: &http.Client{Timeout: time.Minute}},
+		Apply:    catalog.ApplyOptions{DeleteOrphans: cfg.CatalogDeleteOrphans},
+		Interval: cfg.CatalogRefreshInterval,
+		Log:      log.With("component", "catalog"),
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &catalog.RefreshWorker{Ingester: ingester})
