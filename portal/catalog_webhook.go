@@ -126,4 +126,3 @@ func normalizeRepoURL(s string) string {
 	}
 	return strings.ToLower(u.Host) + strings.TrimSuffix(u.Path, "/")
 }
-
