@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -29,15 +30,41 @@ func BackstageNode(tb testing.TB) string {
 	var installErr error
 	var out []byte
 	backstageOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@backstage", "catalog-client")); err == nil {
+		// Test binaries of several packages run at once: one installs, the
+		// others wait on the lock and then find node_modules complete.
+		unlock, err := lockFile(filepath.Join(dir, ".npm-install.lock"))
+		if err != nil {
+			installErr = err
+			return
+		}
+		defer unlock()
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", ".paved-installed")); err == nil {
 			return
 		}
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
 		cmd.Dir = dir
-		out, installErr = cmd.CombinedOutput()
+		if out, installErr = cmd.CombinedOutput(); installErr == nil {
+			installErr = os.WriteFile(filepath.Join(dir, "node_modules", ".paved-installed"), nil, 0o644)
+		}
 	})
 	if installErr != nil {
 		requirePart(tb, "npm ci in %s failed (is the npm registry reachable?): %v\n%s", dir, installErr, out)
 	}
 	return dir
+}
+
+// lockFile takes an exclusive lock on path, waiting for other processes.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
