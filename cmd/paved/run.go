@@ -21,6 +21,7 @@ Commands:
   serve     start the web portal and REST API (runs migrations first)
   migrate   bring the database schema up to date and exit
   catalog   validate descriptor files, import locations
+  dev       developer tools (gen-catalog)
   version   print the version
 
 Run 'paved <command> --help' for a command's flags.`
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "catalog":
 		return catalogCmd(ctx, rest, getenv, stdout, stderr)
+	case "dev":
+		return devCmd(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "paved", version)
 		return nil

@@ -47,7 +47,7 @@ CREATE TABLE catalog_search (
     original TEXT
 );
 CREATE INDEX catalog_search_key_value ON catalog_search (key, value, uid);
-CREATE INDEX catalog_search_uid ON catalog_search (uid, key, value);
+CREATE INDEX catalog_search_uid ON catalog_search (uid);
 
 -- +goose Down
 DROP TABLE catalog_search;
