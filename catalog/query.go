@@ -176,25 +176,41 @@ type Facet struct {
 	Count int    `json:"count"`
 }
 
-// Facets counts, for each key, the entities matching f per value (as
-// written, not lowercased), most frequent first.
+// Facets counts, for each key, the entities matching f per value (spelled
+// as written, not lowercased), most frequent first.
+//
+// Counting groups the lowercase values, which the (key, value, uid) index
+// covers, so no table row is read; only one row per distinct value is
+// visited for its original spelling.
 func (s *Store) Facets(ctx context.Context, keys []string, f Filter) (map[string][]Facet, error) {
 	db := s.db.WithContext(ctx)
 	out := map[string][]Facet{}
 	uids, args := filterUIDs(f)
 	for _, key := range keys {
-		sql := "SELECT original AS value, count(*) AS count FROM catalog_search WHERE key = ? AND original IS NOT NULL"
-		a := []any{strings.ToLower(key)}
+		key = strings.ToLower(key)
+		sql := "SELECT value, count(*) AS count FROM catalog_search WHERE key = ? AND value IS NOT NULL"
+		a := []any{key}
 		if uids != "" {
 			sql += " AND uid IN (" + uids + ")"
 			a = append(a, args...)
 		}
-		sql += " GROUP BY original ORDER BY count(*) DESC, original"
-		facets := []Facet{}
-		if err := db.Raw(sql, a...).Scan(&facets).Error; err != nil {
+		sql += " GROUP BY value ORDER BY count(*) DESC, value"
+		var counts []Facet
+		if err := db.Raw(sql, a...).Scan(&counts).Error; err != nil {
 			return nil, fmt.Errorf("facet %s: %w", key, err)
 		}
-		out[key] = facets
+		for i := range counts {
+			var original string
+			err := db.Raw("SELECT original FROM catalog_search WHERE key = ? AND value = ? LIMIT 1", key, counts[i].Value).Scan(&original).Error
+			if err != nil {
+				return nil, fmt.Errorf("facet %s: %w", key, err)
+			}
+			counts[i].Value = original
+		}
+		if counts == nil {
+			counts = []Facet{}
+		}
+		out[key] = counts
 	}
 	return out, nil
 }
