@@ -16,7 +16,7 @@ import (
 )
 
 // corpusDir holds real descriptor files with Backstage's verdicts (INDEX.md).
-const corpusDir = "../../shared/corpus/backstage-catalog"
+const corpusDir = "testdata/backstage-corpus"
 
 // verdict is Paved's judgement of one file: a YAML error, or one validity
 // per entity.

@@ -13,7 +13,7 @@ import (
 	"github.com/paved-dev/paved/internal/testsupport"
 )
 
-const corpus = "../../../shared/corpus/backstage-catalog/"
+const corpus = "../../catalog/testdata/backstage-corpus/"
 
 func TestCatalogValidateCommand(t *testing.T) {
 	tests := []struct {
