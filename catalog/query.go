@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"github.com/paved-dev/paved"
 )
 
@@ -55,7 +57,10 @@ func (s *Store) QueryEntities(ctx context.Context, q Query) (Page, error) {
 	}
 	q.Limit = min(q.Limit, MaxLimit)
 	db := s.db.WithContext(ctx)
-	where, args := q.where()
+	where, args, err := s.where(db, q)
+	if err != nil {
+		return Page{}, err
+	}
 
 	var total int64
 	if err := db.Raw("SELECT count(*) FROM catalog_entities e WHERE "+where, args...).Scan(&total).Error; err != nil {
@@ -86,10 +91,14 @@ func (s *Store) QueryEntities(ctx context.Context, q Query) (Page, error) {
 }
 
 // where builds the condition on entities e for the filter and full text.
-func (q Query) where() (string, []any) {
+func (s *Store) where(db *gorm.DB, q Query) (string, []any, error) {
 	parts := []string{"1=1"}
 	var args []any
-	if uids, uidArgs := filterUIDs(q.Filter); uids != "" {
+	uids, uidArgs, err := filterUIDs(db, q.Filter)
+	if err != nil {
+		return "", nil, err
+	}
+	if uids != "" {
 		parts = append(parts, "e.uid IN ("+uids+")")
 		args = append(args, uidArgs...)
 	}
@@ -101,27 +110,83 @@ func (q Query) where() (string, []any) {
 		parts = append(parts, `e.uid IN (SELECT uid FROM catalog_search WHERE key IN ? AND value LIKE ? ESCAPE '\')`)
 		args = append(args, lowerAll(fields), "%"+escapeLike(term)+"%")
 	}
-	return strings.Join(parts, " AND "), args
+	return strings.Join(parts, " AND "), args, nil
 }
 
 // filterUIDs is a subquery selecting the uids of matching entities, or ""
 // for no filter.
-func filterUIDs(f Filter) (string, []any) {
+func filterUIDs(db *gorm.DB, f Filter) (string, []any, error) {
 	var sets []string
 	var args []any
 	for _, set := range f.Sets {
-		var conds []string
-		for _, c := range set {
-			sql, a := conditionUIDs(c)
-			conds = append(conds, sql)
-			args = append(args, a...)
+		sql, a, err := setUIDs(db, set)
+		if err != nil {
+			return "", nil, err
 		}
-		sets = append(sets, strings.Join(conds, " INTERSECT "))
+		sets = append(sets, sql)
+		args = append(args, a...)
 	}
 	if len(sets) == 0 {
-		return "", nil
+		return "", nil, nil
 	}
-	return strings.Join(sets, " UNION "), args
+	return strings.Join(sets, " UNION "), args, nil
+}
+
+// estimateCap bounds the index rows read to estimate a condition's size.
+const estimateCap = 5000
+
+// setUIDs selects the uids matching every condition of an AND set. It
+// drives from the condition matching fewest entities (estimated with a
+// capped, index-only count) and probes the others per candidate, so
+// "kind=component,spec.owner=team-a" reads the few team-a rows instead of
+// every component.
+func setUIDs(db *gorm.DB, set []Condition) (string, []any, error) {
+	if len(set) == 1 {
+		sql, args := conditionUIDs(set[0])
+		return sql, args, nil
+	}
+	driver, best := 0, estimateCap+1
+	for i, c := range set {
+		sql, args := conditionUIDs(c)
+		var n int
+		err := db.Raw(fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d) x", sql, estimateCap+1), args...).Scan(&n).Error
+		if err != nil {
+			return "", nil, fmt.Errorf("estimate filter %s: %w", c.Key, err)
+		}
+		if n < best {
+			driver, best = i, n
+		}
+	}
+	sql, args := conditionUIDs(set[driver])
+	var probes []string
+	for i, c := range set {
+		if i != driver {
+			p, a := conditionProbe(c, "d.uid")
+			probes = append(probes, p)
+			args = append(args, a...)
+		}
+	}
+	return "SELECT d.uid FROM (" + sql + ") d WHERE " + strings.Join(probes, " AND "), args, nil
+}
+
+// conditionProbe tests one condition for the entity whose uid is uidExpr.
+func conditionProbe(c Condition, uidExpr string) (string, []any) {
+	if typ, ok := strings.CutPrefix(c.Key, relationPrefix); ok {
+		stored, known := relationTypes[typ]
+		if !known {
+			return "1=0", nil
+		}
+		sql := "EXISTS (SELECT 1 FROM catalog_entities pe JOIN catalog_relations pr ON pr.source_ref = pe.ref WHERE pe.uid = " + uidExpr + " AND pr.type = ?"
+		if len(c.Values) == 0 {
+			return sql + ")", []any{stored}
+		}
+		return sql + " AND pr.target_ref IN ?)", []any{stored, c.Values}
+	}
+	sql := "EXISTS (SELECT 1 FROM catalog_search p WHERE p.uid = " + uidExpr + " AND p.key = ?"
+	if len(c.Values) == 0 {
+		return sql + ")", []any{c.Key}
+	}
+	return sql + " AND p.value IN ?)", []any{c.Key, c.Values}
 }
 
 func conditionUIDs(c Condition) (string, []any) {
@@ -185,7 +250,10 @@ type Facet struct {
 func (s *Store) Facets(ctx context.Context, keys []string, f Filter) (map[string][]Facet, error) {
 	db := s.db.WithContext(ctx)
 	out := map[string][]Facet{}
-	uids, args := filterUIDs(f)
+	uids, args, err := filterUIDs(db, f)
+	if err != nil {
+		return nil, err
+	}
 	for _, key := range keys {
 		key = strings.ToLower(key)
 		sql := "SELECT value, count(*) AS count FROM catalog_search WHERE key = ? AND value IS NOT NULL"
