@@ -46,39 +46,48 @@ type ApplyOptions struct {
 func (s *Store) ApplyLocation(ctx context.Context, loc *Location, em Emitted, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		existing, err := s.entitiesByRef(tx, refsOf(em.Entities))
-		if err != nil {
-			return err
-		}
-		var writes []pending
-		seen := map[string]bool{}
-		for _, raw := range em.Entities {
-			p, outcome := s.plan(raw, loc, existing, seen)
-			switch outcome {
-			case outcomeConflict:
-				res.Conflicts = append(res.Conflicts, raw.Ref().String())
-				continue
-			case outcomeUnchanged:
-				res.Unchanged++
-				continue
-			case outcomeAdded:
-				res.Added++
-			case outcomeUpdated:
-				res.Updated++
-			}
-			writes = append(writes, p)
-		}
-		if err := writeEntities(tx, writes); err != nil {
-			return err
-		}
-		if err := s.recordFailures(tx, loc, em.Failed); err != nil {
-			return err
-		}
-		for _, f := range em.Failed {
-			seen[f.Ref.String()] = true // still emitted, only broken: not an orphan
-		}
-		return s.orphan(tx, loc, seen, opts, &res)
+		var err error
+		res, err = s.applyTx(tx, loc, em, opts)
+		return err
 	})
+	return res, err
+}
+
+// applyTx is ApplyLocation inside the caller's transaction.
+func (s *Store) applyTx(tx *gorm.DB, loc *Location, em Emitted, opts ApplyOptions) (ApplyResult, error) {
+	var res ApplyResult
+	existing, err := s.entitiesByRef(tx, refsOf(em.Entities))
+	if err != nil {
+		return res, err
+	}
+	var writes []pending
+	seen := map[string]bool{}
+	for _, raw := range em.Entities {
+		p, outcome := s.plan(raw, loc, existing, seen)
+		switch outcome {
+		case outcomeConflict:
+			res.Conflicts = append(res.Conflicts, raw.Ref().String())
+			continue
+		case outcomeUnchanged:
+			res.Unchanged++
+			continue
+		case outcomeAdded:
+			res.Added++
+		case outcomeUpdated:
+			res.Updated++
+		}
+		writes = append(writes, p)
+	}
+	if err := writeEntities(tx, writes); err != nil {
+		return res, err
+	}
+	if err := s.recordFailures(tx, loc, em.Failed); err != nil {
+		return res, err
+	}
+	for _, f := range em.Failed {
+		seen[f.Ref.String()] = true // still emitted, only broken: not an orphan
+	}
+	err = s.orphan(tx, loc, seen, opts, &res)
 	return res, err
 }
 
@@ -100,7 +109,7 @@ func (s *Store) plan(raw Raw, loc *Location, existing map[string]*entityRow, see
 	seen[ref] = true
 	raw = annotateLocation(raw, loc)
 	hash := contentHash(raw)
-	edges, _ := Edges(raw) // unparsable refs were rejected before: see Process
+	edges, _ := Edges(raw) // descriptors with unparsable refs never get here: readFile fails them
 	now := s.Now()
 	row := existing[ref]
 	switch {

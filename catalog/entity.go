@@ -3,44 +3,7 @@
 // keeps them, the query language over them, and ingestion from locations.
 package catalog
 
-import (
-	"encoding/json"
-	"fmt"
-	"strings"
-)
-
-// Entity is a catalog entity as Backstage's API serves it. Spec and any
-// metadata fields Paved does not model are kept as they were written.
-type Entity struct {
-	APIVersion string         `json:"apiVersion"`
-	Kind       string         `json:"kind"`
-	Metadata   Metadata       `json:"metadata"`
-	Spec       map[string]any `json:"spec,omitempty"`
-	Relations  []Relation     `json:"relations,omitempty"`
-	Status     *Status        `json:"status,omitempty"`
-}
-
-// Metadata is an entity's metadata block.
-type Metadata struct {
-	Name        string            `json:"name"`
-	Namespace   string            `json:"namespace"`
-	Title       string            `json:"title,omitempty"`
-	Description string            `json:"description,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Tags        []string          `json:"tags,omitempty"`
-	Links       []Link            `json:"links,omitempty"`
-	UID         string            `json:"uid,omitempty"`
-	Etag        string            `json:"etag,omitempty"`
-}
-
-// Link is one of metadata.links.
-type Link struct {
-	URL   string `json:"url"`
-	Title string `json:"title,omitempty"`
-	Icon  string `json:"icon,omitempty"`
-	Type  string `json:"type,omitempty"`
-}
+import "strings"
 
 // Relation is a directed edge from the entity that carries it.
 type Relation struct {
@@ -75,11 +38,6 @@ type StatusItem struct {
 type StatusItemText struct {
 	Name    string `json:"name"`
 	Message string `json:"message"`
-}
-
-// Ref returns the entity's reference.
-func (e *Entity) Ref() Ref {
-	return Ref{Kind: e.Kind, Namespace: e.Metadata.Namespace, Name: e.Metadata.Name}
 }
 
 // Raw is a validated descriptor: the decoded document with the default
@@ -120,19 +78,6 @@ func (r Raw) Spec() map[string]any {
 func (r Raw) Metadata() map[string]any {
 	m, _ := r["metadata"].(map[string]any)
 	return m
-}
-
-// Entity decodes the descriptor into the typed form.
-func (r Raw) Entity() (*Entity, error) {
-	data, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	var e Entity
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, fmt.Errorf("decode entity %s: %w", r.Ref(), err)
-	}
-	return &e, nil
 }
 
 func deepCopy(v any) any {

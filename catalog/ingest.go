@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -127,7 +128,7 @@ func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
 
 // readFile turns one file into entities and returns the targets of the
 // Location entities in it.
-func readFile(ctx context.Context, fetch Fetcher, target string, data []byte, r *read, h interface{ Write([]byte) (int, error) }) ([]string, error) {
+func readFile(ctx context.Context, fetch Fetcher, target string, data []byte, r *read, h io.Writer) ([]string, error) {
 	docs, err := ParseDocuments(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", target, err)
@@ -198,7 +199,7 @@ func locationTargets(base string, spec map[string]any) []string {
 type placeholderFetcher struct {
 	fetch Fetcher
 	base  string
-	hash  interface{ Write([]byte) (int, error) }
+	hash  io.Writer
 }
 
 func (p placeholderFetcher) Resolve(ctx context.Context, ph Placeholder) (any, error) {

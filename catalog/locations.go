@@ -110,24 +110,26 @@ func (s *Store) Locations(ctx context.Context) ([]*Location, error) {
 	return locs, err
 }
 
-// DeleteLocation removes a location; its entities stay, marked orphan, as
-// nothing keeps them current any more.
+// DeleteLocation removes a location, in one transaction with orphaning its
+// entities (or deleting them, by opts): nothing keeps them current any more.
 func (s *Store) DeleteLocation(ctx context.Context, id string, opts ApplyOptions) error {
 	loc, err := s.Location(ctx, id)
 	if err != nil {
 		return err
 	}
-	if _, err := s.ApplyLocation(ctx, loc, Emitted{}, opts); err != nil {
-		return err
-	}
-	res := s.db.WithContext(ctx).Delete(&Location{}, "id = ?", id)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return notFound("location " + id)
-	}
-	return nil
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := s.applyTx(tx, loc, Emitted{}, opts); err != nil {
+			return err
+		}
+		res := tx.Delete(&Location{}, "id = ?", id)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound("location " + id)
+		}
+		return nil
+	})
 }
 
 // RecordRefresh stores the outcome of reading a location and schedules its

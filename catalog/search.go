@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -30,17 +29,12 @@ func searchRows(uid string, raw Raw) []searchRow {
 	walk = func(prefix string, v any) {
 		switch t := v.(type) {
 		case map[string]any:
-			keys := make([]string, 0, len(t))
-			for k := range t {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
+			for k, c := range t {
 				key := strings.ToLower(k)
 				if prefix != "" {
 					key = prefix + "." + key
 				}
-				walk(key, t[k])
+				walk(key, c)
 			}
 		case []any:
 			for _, item := range t {
@@ -58,7 +52,6 @@ func searchRows(uid string, raw Raw) []searchRow {
 			walk(strings.ToLower(k), v)
 		}
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
 	return rows
 }
 

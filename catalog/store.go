@@ -26,15 +26,14 @@ const (
 
 // Store keeps entities, relations and locations in the database.
 type Store struct {
-	db  *gorm.DB
-	sql *database.DB
+	db *gorm.DB
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
 
 // NewStore returns a store over db, whose schema must be migrated.
 func NewStore(db *database.DB) *Store {
-	return &Store{db: db.Gorm, sql: db, Now: time.Now}
+	return &Store{db: db.Gorm, Now: time.Now}
 }
 
 // entityRow is a row of catalog_entities.
@@ -141,7 +140,7 @@ func (p *pending) encode() error {
 	return nil
 }
 
-// errNotFound is returned (wrapped in a *paved.Error) for a missing entity.
+// notFound is the CodeNotFound error for a missing entity or location.
 func notFound(what string) error {
 	return paved.Errorf(paved.CodeNotFound, "%s not found", what)
 }

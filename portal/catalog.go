@@ -1,14 +1,11 @@
 package portal
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/catalog"
@@ -19,9 +16,7 @@ type Catalog struct {
 	Store    *catalog.Store
 	Ingester *catalog.Ingester
 	// Queue runs refreshes; nil refreshes inline (tests, CLI).
-	Queue interface {
-		Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-	}
+	Queue catalog.Enqueuer
 }
 
 // entitiesPage is the by-query response.

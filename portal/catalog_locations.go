@@ -120,7 +120,7 @@ func (s *Server) dryRunLocation(c echo.Context, typ, target string, existing *ca
 func readError(err error) error {
 	var syn *catalog.SyntaxError
 	if errors.As(err, &syn) {
-		return paved.Invalid("invalid YAML", paved.Detail{Field: "document " + itoa(syn.Document), Line: syn.Line, Reason: err.Error()})
+		return paved.Invalid("invalid YAML", paved.Detail{Field: "document " + strconv.Itoa(syn.Document), Line: syn.Line, Reason: err.Error()})
 	}
 	return paved.Errorf(paved.CodeUnprocessable, "cannot read the location: %v", err)
 }
@@ -191,7 +191,7 @@ func (s *Server) validateEntity(c echo.Context) error {
 		for _, fe := range catalog.Validate(d.Value) {
 			field := fe.Pointer
 			if len(docs) > 1 {
-				field = "document " + itoa(d.Index) + " " + field
+				field = "document " + strconv.Itoa(d.Index) + " " + field
 			}
 			details = append(details, paved.Detail{Field: field, Line: d.Position(fe.Pointer).Line, Reason: fe.Reason})
 		}
@@ -232,5 +232,3 @@ func validationInput(c echo.Context) ([]catalog.Document, error) {
 	}
 	return docs, nil
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

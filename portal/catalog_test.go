@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -79,7 +80,7 @@ func TestGitWebhook(t *testing.T) {
 				if refreshed := after.RefreshedAt != nil; refreshed != (tt.WantQueued > 0) {
 					t.Fatalf("location refreshed = %v, want %v", refreshed, tt.WantQueued > 0)
 				}
-				if tt.WantStatus == 202 && !strings.Contains(rec.Body.String(), `"refreshQueued":`+string(rune('0'+tt.WantQueued))) {
+				if tt.WantStatus == 202 && !strings.Contains(rec.Body.String(), fmt.Sprintf(`"refreshQueued":%d`, tt.WantQueued)) {
 					t.Fatalf("body = %s", rec.Body)
 				}
 				// Reset for the next case.
