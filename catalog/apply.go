@@ -195,7 +195,7 @@ func (s *Store) orphan(tx *gorm.DB, loc *Location, seen map[string]bool, opts Ap
 			continue
 		}
 		if opts.DeleteOrphans {
-			if err := tx.Delete(&entityRow{}, "uid = ?", r.UID).Error; err != nil {
+			if err := deleteEntities(tx, []int64{r.ID}); err != nil {
 				return err
 			}
 			res.Deleted++

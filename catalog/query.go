@@ -6,16 +6,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/internal/database"
 )
 
 // Query is a page request over the catalog.
 type Query struct {
 	Filter Filter
-	// Order sorts by these keys, then by uid. Entities without a value for
+	// Order sorts by these keys, then by id (insertion order). Entities without a value for
 	// a key sort after those with one.
 	Order []OrderField
 	// FullText keeps entities whose value of any of FullTextFields contains
@@ -62,15 +64,23 @@ func (s *Store) QueryEntities(ctx context.Context, q Query) (Page, error) {
 		return Page{}, err
 	}
 
-	var total int64
-	if err := db.Raw("SELECT count(*) FROM catalog_entities e WHERE "+where, args...).Scan(&total).Error; err != nil {
-		return Page{}, fmt.Errorf("count entities: %w", err)
-	}
+	// One statement gives the page and, through the window, the total:
+	// the filter runs once.
 	order, orderArgs := q.orderBy()
-	var rows []*entityRow
-	sql := "SELECT e.* FROM catalog_entities e WHERE " + where + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-	if err := db.Raw(sql, append(append(args, orderArgs...), q.Limit, q.Offset)...).Scan(&rows).Error; err != nil {
+	var paged []*pagedRow
+	sql := "SELECT e.*, count(*) OVER () AS total_items FROM catalog_entities e WHERE " + where + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	if err := db.Raw(sql, append(append(args, orderArgs...), q.Limit, q.Offset)...).Scan(&paged).Error; err != nil {
 		return Page{}, fmt.Errorf("query entities: %w", err)
+	}
+	var total int64
+	rows := make([]*entityRow, len(paged))
+	for i, p := range paged {
+		rows[i], total = &p.Row, p.TotalItems
+	}
+	if len(paged) == 0 && q.Offset > 0 { // past the end: the window saw no row
+		if err := db.Raw("SELECT count(*) FROM catalog_entities e WHERE "+where, args...).Scan(&total).Error; err != nil {
+			return Page{}, fmt.Errorf("count entities: %w", err)
+		}
 	}
 	items, err := s.assemble(ctx, rows)
 	if err != nil {
@@ -90,36 +100,70 @@ func (s *Store) QueryEntities(ctx context.Context, q Query) (Page, error) {
 	return page, nil
 }
 
+// pagedRow is an entity row with the total of its query.
+type pagedRow struct {
+	Row        entityRow `gorm:"embedded"`
+	TotalItems int64     `gorm:"column:total_items"`
+}
+
 // where builds the condition on entities e for the filter and full text.
 func (s *Store) where(db *gorm.DB, q Query) (string, []any, error) {
 	parts := []string{"1=1"}
 	var args []any
-	uids, uidArgs, err := filterUIDs(db, q.Filter)
+	ids, idArgs, err := filterIDs(db, q.Filter)
 	if err != nil {
 		return "", nil, err
 	}
-	if uids != "" {
-		parts = append(parts, "e.uid IN ("+uids+")")
-		args = append(args, uidArgs...)
+	if ids != "" {
+		parts = append(parts, "e.id IN ("+ids+")")
+		args = append(args, idArgs...)
 	}
 	if term := strings.ToLower(strings.TrimSpace(q.FullText)); term != "" {
 		fields := q.FullTextFields
 		if len(fields) == 0 {
 			fields = defaultFullTextFields
 		}
-		parts = append(parts, `e.uid IN (SELECT uid FROM catalog_search WHERE key IN ? AND value LIKE ? ESCAPE '\')`)
-		args = append(args, lowerAll(fields), "%"+escapeLike(term)+"%")
+		fields = lowerAll(fields)
+		like := "%" + escapeLike(term) + "%"
+		if pre, preArgs, ok := s.textPrefilter(term, fields); ok {
+			parts = append(parts, pre, `EXISTS (SELECT 1 FROM catalog_search t WHERE t.entity_id = e.id AND t.key IN ? AND t.value LIKE ? ESCAPE '\')`)
+			args = append(append(args, preArgs...), fields, like)
+		} else {
+			parts = append(parts, `e.id IN (SELECT entity_id FROM catalog_search WHERE key IN ? AND value LIKE ? ESCAPE '\')`)
+			args = append(args, fields, like)
+		}
 	}
 	return strings.Join(parts, " AND "), args, nil
 }
 
-// filterUIDs is a subquery selecting the uids of matching entities, or ""
+// textPrefilter narrows a full-text search through the trigram index over
+// search_text (the lowercase name and title), when the term is long enough
+// for trigrams and every field searched is in search_text. Candidates are
+// then checked field by field against the search table.
+func (s *Store) textPrefilter(term string, fields []string) (string, []any, bool) {
+	if utf8.RuneCountInString(term) < 3 || strings.Contains(term, "\n") {
+		return "", nil, false
+	}
+	for _, f := range fields {
+		if f != "metadata.name" && f != "metadata.title" {
+			return "", nil, false
+		}
+	}
+	if s.dialect == database.Postgres {
+		return `e.search_text LIKE ? ESCAPE '\'`, []any{"%" + escapeLike(term) + "%"}, true
+	}
+	// FTS5 does not take ESCAPE: an unescaped % or _ matches more, never
+	// less, and the field check that follows is exact.
+	return "e.id IN (SELECT rowid FROM catalog_text WHERE search_text LIKE ?)", []any{"%" + term + "%"}, true
+}
+
+// filterIDs is a subquery selecting the ids of matching entities, or ""
 // for no filter.
-func filterUIDs(db *gorm.DB, f Filter) (string, []any, error) {
+func filterIDs(db *gorm.DB, f Filter) (string, []any, error) {
 	var sets []string
 	var args []any
 	for _, set := range f.Sets {
-		sql, a, err := setUIDs(db, set)
+		sql, a, err := setIDs(db, set)
 		if err != nil {
 			return "", nil, err
 		}
@@ -133,21 +177,21 @@ func filterUIDs(db *gorm.DB, f Filter) (string, []any, error) {
 }
 
 // estimateCap bounds the index rows read to estimate a condition's size.
-const estimateCap = 5000
+const estimateCap = 1000
 
-// setUIDs selects the uids matching every condition of an AND set. It
+// setIDs selects the ids of entities matching every condition of an AND set. It
 // drives from the condition matching fewest entities (estimated with a
 // capped, index-only count) and probes the others per candidate, so
 // "kind=component,spec.owner=team-a" reads the few team-a rows instead of
 // every component.
-func setUIDs(db *gorm.DB, set []Condition) (string, []any, error) {
+func setIDs(db *gorm.DB, set []Condition) (string, []any, error) {
 	if len(set) == 1 {
-		sql, args := conditionUIDs(set[0])
+		sql, args := conditionIDs(set[0])
 		return sql, args, nil
 	}
 	driver, best := 0, estimateCap+1
 	for i, c := range set {
-		sql, args := conditionUIDs(c)
+		sql, args := conditionIDs(c)
 		var n int
 		err := db.Raw(fmt.Sprintf("SELECT count(*) FROM (%s LIMIT %d) x", sql, estimateCap+1), args...).Scan(&n).Error
 		if err != nil {
@@ -157,57 +201,57 @@ func setUIDs(db *gorm.DB, set []Condition) (string, []any, error) {
 			driver, best = i, n
 		}
 	}
-	sql, args := conditionUIDs(set[driver])
+	sql, args := conditionIDs(set[driver])
 	var probes []string
 	for i, c := range set {
 		if i != driver {
-			p, a := conditionProbe(c, "d.uid")
+			p, a := conditionProbe(c, "d.id")
 			probes = append(probes, p)
 			args = append(args, a...)
 		}
 	}
-	return "SELECT d.uid FROM (" + sql + ") d WHERE " + strings.Join(probes, " AND "), args, nil
+	return "SELECT d.id FROM (" + sql + ") d WHERE " + strings.Join(probes, " AND "), args, nil
 }
 
-// conditionProbe tests one condition for the entity whose uid is uidExpr.
-func conditionProbe(c Condition, uidExpr string) (string, []any) {
+// conditionProbe tests one condition for the entity whose id is idExpr.
+func conditionProbe(c Condition, idExpr string) (string, []any) {
 	if typ, ok := strings.CutPrefix(c.Key, relationPrefix); ok {
 		stored, known := relationTypes[typ]
 		if !known {
 			return "1=0", nil
 		}
-		sql := "EXISTS (SELECT 1 FROM catalog_entities pe JOIN catalog_relations pr ON pr.source_ref = pe.ref WHERE pe.uid = " + uidExpr + " AND pr.type = ?"
+		sql := "EXISTS (SELECT 1 FROM catalog_entities pe JOIN catalog_relations pr ON pr.source_ref = pe.ref WHERE pe.id = " + idExpr + " AND pr.type = ?"
 		if len(c.Values) == 0 {
 			return sql + ")", []any{stored}
 		}
 		return sql + " AND pr.target_ref IN ?)", []any{stored, c.Values}
 	}
-	sql := "EXISTS (SELECT 1 FROM catalog_search p WHERE p.uid = " + uidExpr + " AND p.key = ?"
+	sql := "EXISTS (SELECT 1 FROM catalog_search p WHERE p.entity_id = " + idExpr + " AND p.key = ?"
 	if len(c.Values) == 0 {
 		return sql + ")", []any{c.Key}
 	}
 	return sql + " AND p.value IN ?)", []any{c.Key, c.Values}
 }
 
-func conditionUIDs(c Condition) (string, []any) {
+func conditionIDs(c Condition) (string, []any) {
 	if typ, ok := strings.CutPrefix(c.Key, relationPrefix); ok {
 		stored, known := relationTypes[typ]
 		if !known {
-			return "SELECT uid FROM catalog_entities WHERE 1=0", nil
+			return "SELECT id FROM catalog_entities WHERE 1=0", nil
 		}
 		if len(c.Values) == 0 {
-			return "SELECT e2.uid FROM catalog_entities e2 WHERE EXISTS (SELECT 1 FROM catalog_relations r WHERE r.source_ref = e2.ref AND r.type = ?)", []any{stored}
+			return "SELECT e2.id AS id FROM catalog_entities e2 WHERE EXISTS (SELECT 1 FROM catalog_relations r WHERE r.source_ref = e2.ref AND r.type = ?)", []any{stored}
 		}
-		return "SELECT e2.uid FROM catalog_relations r JOIN catalog_entities e2 ON e2.ref = r.source_ref WHERE r.type = ? AND r.target_ref IN ?", []any{stored, c.Values}
+		return "SELECT e2.id AS id FROM catalog_relations r JOIN catalog_entities e2 ON e2.ref = r.source_ref WHERE r.type = ? AND r.target_ref IN ?", []any{stored, c.Values}
 	}
 	if len(c.Values) == 0 {
-		return "SELECT uid FROM catalog_search WHERE key = ?", []any{c.Key}
+		return "SELECT entity_id AS id FROM catalog_search WHERE key = ?", []any{c.Key}
 	}
-	return "SELECT uid FROM catalog_search WHERE key = ? AND value IN ?", []any{c.Key, c.Values}
+	return "SELECT entity_id AS id FROM catalog_search WHERE key = ? AND value IN ?", []any{c.Key, c.Values}
 }
 
 // orderBy sorts by each field's smallest value (entities without one last),
-// then by uid so pages are stable.
+// then by id so pages are stable.
 func (q Query) orderBy() (string, []any) {
 	var parts []string
 	var args []any
@@ -216,11 +260,11 @@ func (q Query) orderBy() (string, []any) {
 		if o.Desc {
 			dir = "DESC"
 		}
-		sub := "(SELECT min(value) FROM catalog_search o WHERE o.uid = e.uid AND o.key = ?)"
+		sub := "(SELECT min(value) FROM catalog_search o WHERE o.entity_id = e.id AND o.key = ?)"
 		parts = append(parts, "CASE WHEN "+sub+" IS NULL THEN 1 ELSE 0 END", sub+" "+dir)
 		args = append(args, strings.ToLower(o.Key), strings.ToLower(o.Key))
 	}
-	return strings.Join(append(parts, "e.uid"), ", "), args
+	return strings.Join(append(parts, "e.id"), ", "), args
 }
 
 func lowerAll(ss []string) []string {
@@ -244,13 +288,13 @@ type Facet struct {
 // Facets counts, for each key, the entities matching f per value (spelled
 // as written, not lowercased), most frequent first.
 //
-// Counting groups the lowercase values, which the (key, value, uid) index
+// Counting groups the lowercase values, which the (key, value, entity_id) index
 // covers, so no table row is read; only one row per distinct value is
 // visited for its original spelling.
 func (s *Store) Facets(ctx context.Context, keys []string, f Filter) (map[string][]Facet, error) {
 	db := s.db.WithContext(ctx)
 	out := map[string][]Facet{}
-	uids, args, err := filterUIDs(db, f)
+	ids, args, err := filterIDs(db, f)
 	if err != nil {
 		return nil, err
 	}
@@ -258,8 +302,8 @@ func (s *Store) Facets(ctx context.Context, keys []string, f Filter) (map[string
 		key = strings.ToLower(key)
 		sql := "SELECT value, count(*) AS count FROM catalog_search WHERE key = ? AND value IS NOT NULL"
 		a := []any{key}
-		if uids != "" {
-			sql += " AND uid IN (" + uids + ")"
+		if ids != "" {
+			sql += " AND entity_id IN (" + ids + ")"
 			a = append(a, args...)
 		}
 		sql += " GROUP BY value ORDER BY count(*) DESC, value"
@@ -269,7 +313,7 @@ func (s *Store) Facets(ctx context.Context, keys []string, f Filter) (map[string
 		}
 		for i := range counts {
 			var original string
-			err := db.Raw("SELECT original FROM catalog_search WHERE key = ? AND value = ? LIMIT 1", key, counts[i].Value).Scan(&original).Error
+			err := db.Raw("SELECT coalesce(original, value) FROM catalog_search WHERE key = ? AND value = ? LIMIT 1", key, counts[i].Value).Scan(&original).Error
 			if err != nil {
 				return nil, fmt.Errorf("facet %s: %w", key, err)
 			}

@@ -49,20 +49,32 @@ func TestQueryEntities(t *testing.T) {
 			Order    []catalog.OrderField
 			FullText string
 			Want     []string
+			Fields   []string
 		}{
-			{"All", nil, byName, "", []string{"cart", "Checkout-Web", "ledger", "payments", "payments-api", "search", "team-a", "ui-kit"}},
-			{"AndWithinParam", []string{"kind=component,spec.owner=team-b"}, byName, "", []string{"ledger", "search", "ui-kit"}},
-			{"CaseInsensitive", []string{"KIND=Component,Spec.Type=SERVICE"}, byName, "", []string{"cart", "ledger", "payments", "search"}},
-			{"OrAcrossParams", []string{"kind=api", "spec.type=website"}, byName, "", []string{"Checkout-Web", "payments-api"}},
-			{"AnyOfSameKey", []string{"spec.type=library,spec.type=website"}, byName, "", []string{"Checkout-Web", "ui-kit"}},
-			{"Exists", []string{"spec.providesapis"}, byName, "", []string{"payments"}},
-			{"DottedIntoArray", []string{"spec.providesapis=payments-api"}, byName, "", []string{"payments"}},
-			{"Relation", []string{"relations.ownedby=group:default/team-a"}, byName, "", []string{"cart", "Checkout-Web", "payments", "payments-api"}},
-			{"RelationFromOthers", []string{"relations.ownerof=component:default/cart"}, byName, "", []string{"team-a"}},
-			{"Descending", []string{"kind=component,spec.owner=team-a"}, []catalog.OrderField{{Key: "metadata.name", Desc: true}}, "", []string{"payments", "Checkout-Web", "cart"}},
-			{"FullText", []string{"kind=component"}, byName, "CHECK", []string{"Checkout-Web"}},
-			{"FullTextTitle", nil, byName, "item 2", []string{"search"}},
-			{"NoMatch", []string{"kind=template"}, byName, "", []string{}},
+			{"All", nil, byName, "", []string{"cart", "Checkout-Web", "ledger", "payments", "payments-api", "search", "team-a", "ui-kit"}, nil},
+			{"AndWithinParam", []string{"kind=component,spec.owner=team-b"}, byName, "", []string{"ledger", "search", "ui-kit"}, nil},
+			{"CaseInsensitive", []string{"KIND=Component,Spec.Type=SERVICE"}, byName, "", []string{"cart", "ledger", "payments", "search"}, nil},
+			{"OrAcrossParams", []string{"kind=api", "spec.type=website"}, byName, "", []string{"Checkout-Web", "payments-api"}, nil},
+			{"AnyOfSameKey", []string{"spec.type=library,spec.type=website"}, byName, "", []string{"Checkout-Web", "ui-kit"}, nil},
+			{"Exists", []string{"spec.providesapis"}, byName, "", []string{"payments"}, nil},
+			{"DottedIntoArray", []string{"spec.providesapis=payments-api"}, byName, "", []string{"payments"}, nil},
+			{"Relation", []string{"relations.ownedby=group:default/team-a"}, byName, "", []string{"cart", "Checkout-Web", "payments", "payments-api"}, nil},
+			{"RelationFromOthers", []string{"relations.ownerof=component:default/cart"}, byName, "", []string{"team-a"}, nil},
+			{"Descending", []string{"kind=component,spec.owner=team-a"}, []catalog.OrderField{{Key: "metadata.name", Desc: true}}, "", []string{"payments", "Checkout-Web", "cart"}, nil},
+			{"FullText", []string{"kind=component"}, byName, "CHECK", []string{"Checkout-Web"}, nil},
+			{"FullTextTitle", nil, byName, "item 2", []string{"search"}, nil},
+			{"NoMatch", []string{"kind=template"}, byName, "", []string{}, nil},
+			// Terms under three characters have no trigram and scan instead.
+			{"FullTextShortTerm", nil, byName, "ui", []string{"ui-kit"}, nil},
+			// The trigram index holds name and title together; a search of
+			// one field must not match the other.
+			{"FullTextNameOnly", nil, byName, "item 2", []string{}, []string{"metadata.name"}},
+			{"FullTextTitleOnly", nil, byName, "cart", []string{}, []string{"metadata.title"}},
+			// _ and % are literal characters, not LIKE wildcards.
+			{"FullTextUnderscoreIsLiteral", nil, byName, "i_k", []string{}, nil},
+			{"FullTextPercentIsLiteral", nil, byName, "ca%t", []string{}, nil},
+			// A field outside the trigram index.
+			{"FullTextOtherField", nil, byName, "WEBSI", []string{"Checkout-Web"}, []string{"spec.type"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.Name, func(t *testing.T) {
@@ -70,7 +82,7 @@ func TestQueryEntities(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				page, err := s.QueryEntities(context.Background(), catalog.Query{Filter: f, Order: tt.Order, FullText: tt.FullText, Limit: 50})
+				page, err := s.QueryEntities(context.Background(), catalog.Query{Filter: f, Order: tt.Order, FullText: tt.FullText, FullTextFields: tt.Fields, Limit: 50})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -113,8 +125,54 @@ func TestQueryPagesThroughCursors(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(names(prev.Items), names(pages[1].Items)) {
 			t.Fatalf("prev of the last page = %v, %v; want %v", names(prev.Items), err, names(pages[1].Items))
 		}
+		past, err := s.QueryEntities(ctx, catalog.Query{Limit: 3, Offset: 30})
+		if err != nil || len(past.Items) != 0 || past.TotalItems != len(want) || past.Next != nil {
+			t.Fatalf("a page past the end = %d items, total %d, next %v, %v; want none of %d", len(past.Items), past.TotalItems, past.Next, err, len(want))
+		}
 		if _, err := catalog.DecodeCursor("not-a-cursor"); paved.ErrorCode(err) != paved.CodeInvalid {
 			t.Fatalf("bad cursor: %v", err)
+		}
+	})
+}
+
+// The trigram index behind full-text search follows renames and deletions.
+func TestFullTextFollowsChanges(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		s, loc := newStore(t, dialect)
+		ctx := context.Background()
+		apply := func(title string) {
+			t.Helper()
+			doc := fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: svc, title: %s}\nspec: {type: service, lifecycle: production, owner: team-a}\n", title)
+			if _, err := s.ApplyLocation(ctx, loc, catalog.Emitted{Entities: mustRaws(t, doc)}, catalog.ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		search := func(term string) []catalog.Raw {
+			t.Helper()
+			page, err := s.QueryEntities(ctx, catalog.Query{FullText: term})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return page.Items
+		}
+		apply("Alpha Service")
+		if got := search("alpha"); len(got) != 1 {
+			t.Fatalf("alpha before the rename found %v", names(got))
+		}
+		apply("Beta Service")
+		if got := search("alpha"); len(got) != 0 {
+			t.Fatalf("alpha after the rename found %v", names(got))
+		}
+		found := search("beta")
+		if len(found) != 1 {
+			t.Fatalf("beta after the rename found %v", names(found))
+		}
+		uid, _ := found[0].Metadata()["uid"].(string)
+		if err := s.DeleteEntity(ctx, uid); err != nil {
+			t.Fatal(err)
+		}
+		if got := search("beta"); len(got) != 0 {
+			t.Fatalf("beta after the delete found %v", names(got))
 		}
 	})
 }

@@ -77,14 +77,16 @@ func (s *Store) EntitiesByRefs(ctx context.Context, refs []string) ([]Raw, error
 // DeleteEntity removes the entity with uid, or returns a CodeNotFound error.
 // An entity whose location still emits it comes back at the next refresh.
 func (s *Store) DeleteEntity(ctx context.Context, uid string) error {
-	res := s.db.WithContext(ctx).Delete(&entityRow{}, "uid = ?", uid)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return notFound("entity " + uid)
-	}
-	return nil
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var ids []int64
+		if err := tx.Model(&entityRow{}).Where("uid = ?", uid).Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return notFound("entity " + uid)
+		}
+		return deleteEntities(tx, ids)
+	})
 }
 
 // assemble decodes bodies and attaches relations and status, in row order.

@@ -12,9 +12,11 @@ const (
 	maxSearchValue = 200
 )
 
-// searchRow is one flattened key/value of an entity.
+// searchRow is one flattened key/value of an entity: Value is lowercase,
+// nil for a present key without a usable value; Original is the value as
+// written when it differs from Value.
 type searchRow struct {
-	UID      string  `gorm:"column:uid"`
+	EntityID int64   `gorm:"column:entity_id"`
 	Key      string  `gorm:"column:key"`
 	Value    *string `gorm:"column:value"`
 	Original *string `gorm:"column:original"`
@@ -23,7 +25,7 @@ type searchRow struct {
 // searchRows flattens a descriptor into lowercase dotted keys; every item of
 // an array is indexed under the array's key. Relations and status are not
 // indexed here: relation filters use the relations table.
-func searchRows(uid string, raw Raw) []searchRow {
+func searchRows(raw Raw) []searchRow {
 	var rows []searchRow
 	var walk func(prefix string, v any)
 	walk = func(prefix string, v any) {
@@ -44,7 +46,7 @@ func searchRows(uid string, raw Raw) []searchRow {
 			if prefix == "" || len(prefix) > maxSearchKey {
 				return
 			}
-			rows = append(rows, newSearchRow(uid, prefix, v))
+			rows = append(rows, newSearchRow(prefix, v))
 		}
 	}
 	for k, v := range raw {
@@ -55,8 +57,8 @@ func searchRows(uid string, raw Raw) []searchRow {
 	return rows
 }
 
-func newSearchRow(uid, key string, v any) searchRow {
-	row := searchRow{UID: uid, Key: key}
+func newSearchRow(key string, v any) searchRow {
+	row := searchRow{Key: key}
 	var s string
 	switch t := v.(type) {
 	case nil:
@@ -76,6 +78,19 @@ func newSearchRow(uid, key string, v any) searchRow {
 		return row
 	}
 	lower := strings.ToLower(s)
-	row.Value, row.Original = &lower, &s
+	row.Value = &lower
+	if lower != s {
+		row.Original = &s
+	}
 	return row
+}
+
+// searchText is what full-text search finds through the trigram index:
+// the lowercase name and title. A newline separates them because no search
+// term contains one.
+func searchText(raw Raw) string {
+	meta := raw.Metadata()
+	name, _ := meta["name"].(string)
+	title, _ := meta["title"].(string)
+	return strings.ToLower(name + "\n" + title)
 }

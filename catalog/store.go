@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -26,19 +29,21 @@ const (
 
 // Store keeps entities, relations and locations in the database.
 type Store struct {
-	db *gorm.DB
+	db      *gorm.DB
+	dialect database.Dialect
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
 
 // NewStore returns a store over db, whose schema must be migrated.
 func NewStore(db *database.DB) *Store {
-	return &Store{db: db.Gorm, Now: time.Now}
+	return &Store{db: db.Gorm, dialect: db.Dialect, Now: time.Now}
 }
 
 // entityRow is a row of catalog_entities.
 type entityRow struct {
-	UID        string  `gorm:"column:uid;primaryKey"`
+	ID         int64   `gorm:"column:id;primaryKey"`
+	UID        string  `gorm:"column:uid"`
 	Ref        string  `gorm:"column:ref"`
 	LocationID *string `gorm:"column:location_id"`
 	Body       string  `gorm:"column:body"`
@@ -46,6 +51,7 @@ type entityRow struct {
 	Hash       string  `gorm:"column:hash"`
 	Orphan     bool    `gorm:"column:orphan"`
 	Status     string  `gorm:"column:status"`
+	SearchText string  `gorm:"column:search_text"`
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
@@ -53,7 +59,7 @@ type entityRow struct {
 func (entityRow) TableName() string { return "catalog_entities" }
 
 type relationRow struct {
-	OriginUID string `gorm:"column:origin_uid"`
+	EntityID  int64  `gorm:"column:entity_id"`
 	SourceRef string `gorm:"column:source_ref"`
 	Type      string `gorm:"column:type"`
 	TargetRef string `gorm:"column:target_ref"`
@@ -90,42 +96,155 @@ type pending struct {
 	edges []Edge
 }
 
-// writeEntities stores entities in chunks: bodies (upserted), then their
-// relations and search rows, replacing whatever they had.
+// indexGroup is how many entities' relations and search rows are sorted
+// and inserted together. Rows inserted in index order touch each index page
+// once instead of at random: at 100,000 entities that halves SQLite's
+// write time with a 64 MiB page cache. The group bounds the rows held.
+const indexGroup = 20000
+
+// writeEntities stores entities: bodies in chunks (new ones inserted, which
+// assigns their ids; known ones updated), then their relations and search
+// rows in groups, replacing whatever they had.
 func writeEntities(tx *gorm.DB, items []pending) error {
-	for start := 0; start < len(items); start += batchSize {
-		chunk := items[start:min(start+batchSize, len(items))]
-		uids := make([]string, len(chunk))
-		rows := make([]*entityRow, len(chunk))
-		var rels []relationRow
-		var search []searchRow
-		for i, p := range chunk {
-			if err := p.encode(); err != nil {
-				return err
-			}
-			uids[i], rows[i] = p.row.UID, p.row
-			for _, e := range p.edges {
-				rels = append(rels, relationRow{p.row.UID, e.Source.String(), e.Type, e.Target.String()})
-			}
-			search = append(search, searchRows(p.row.UID, p.raw)...)
+	if tx.Dialector.Name() == "sqlite" {
+		// Checked at commit instead of per statement, the entities' foreign
+		// key to their location no longer makes SQLite journal each
+		// multi-row INSERT for a statement rollback. It resets at commit.
+		if err := tx.Exec("PRAGMA defer_foreign_keys = ON").Error; err != nil {
+			return fmt.Errorf("defer foreign keys: %w", err)
 		}
-		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(rows).Error; err != nil {
-			return fmt.Errorf("save entities: %w", err)
-		}
-		if err := tx.Where("origin_uid IN ?", uids).Delete(&relationRow{}).Error; err != nil {
+	}
+	for start := 0; start < len(items); start += indexGroup {
+		group := items[start:min(start+indexGroup, len(items))]
+		if err := writeBodies(tx, group); err != nil {
 			return err
 		}
-		if err := tx.Where("uid IN ?", uids).Delete(&searchRow{}).Error; err != nil {
+		if err := insertIndexRows(tx, group); err != nil {
 			return err
-		}
-		if err := tx.CreateInBatches(rels, batchSize).Error; len(rels) > 0 && err != nil {
-			return fmt.Errorf("save relations: %w", err)
-		}
-		if err := tx.CreateInBatches(search, batchSize).Error; len(search) > 0 && err != nil {
-			return fmt.Errorf("save search index: %w", err)
 		}
 	}
 	return nil
+}
+
+// writeBodies inserts or updates the entity rows and clears the index rows
+// of updated ones.
+func writeBodies(tx *gorm.DB, items []pending) error {
+	for start := 0; start < len(items); start += batchSize {
+		chunk := items[start:min(start+batchSize, len(items))]
+		var added, updated []*entityRow
+		for _, p := range chunk {
+			if err := p.encode(); err != nil {
+				return err
+			}
+			if p.row.ID == 0 {
+				added = append(added, p.row)
+			} else {
+				updated = append(updated, p.row)
+			}
+		}
+		if len(added) > 0 {
+			if err := tx.Create(added).Error; err != nil {
+				return fmt.Errorf("save entities: %w", err)
+			}
+		}
+		if len(updated) > 0 {
+			if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(updated).Error; err != nil {
+				return fmt.Errorf("save entities: %w", err)
+			}
+			if err := deleteIndexRows(tx, idsOf(updated)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func idsOf(rows []*entityRow) []int64 {
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// deleteEntities removes entities with their relations and search rows.
+func deleteEntities(tx *gorm.DB, ids []int64) error {
+	if err := deleteIndexRows(tx, ids); err != nil {
+		return err
+	}
+	if err := tx.Where("id IN ?", ids).Delete(&entityRow{}).Error; err != nil {
+		return fmt.Errorf("delete entities: %w", err)
+	}
+	return nil
+}
+
+// deleteIndexRows removes the relations and search rows of entities (the
+// tables have no foreign key to cascade from).
+func deleteIndexRows(tx *gorm.DB, ids []int64) error {
+	if err := tx.Where("entity_id IN ?", ids).Delete(&relationRow{}).Error; err != nil {
+		return fmt.Errorf("delete relations: %w", err)
+	}
+	if err := tx.Where("entity_id IN ?", ids).Delete(&searchRow{}).Error; err != nil {
+		return fmt.Errorf("delete search index: %w", err)
+	}
+	return nil
+}
+
+// insertIndexRows writes the relations and search rows of stored entities,
+// sorted in the order of their main index, with multi-row INSERTs built
+// here: going through GORM's reflection for two million search rows cost
+// a fifth of an import.
+func insertIndexRows(tx *gorm.DB, items []pending) error {
+	var rels []relationRow
+	var search []searchRow
+	for _, p := range items {
+		for _, e := range p.edges {
+			rels = append(rels, relationRow{p.row.ID, e.Source.String(), e.Type, e.Target.String()})
+		}
+		for _, r := range searchRows(p.raw) {
+			r.EntityID = p.row.ID
+			search = append(search, r)
+		}
+	}
+	slices.SortFunc(rels, func(a, b relationRow) int {
+		return cmp.Or(strings.Compare(a.SourceRef, b.SourceRef), strings.Compare(a.Type, b.Type), strings.Compare(a.TargetRef, b.TargetRef))
+	})
+	slices.SortFunc(search, func(a, b searchRow) int {
+		return cmp.Or(strings.Compare(a.Key, b.Key), compareNullable(a.Value, b.Value), cmp.Compare(a.EntityID, b.EntityID))
+	})
+	ins := newBulkInsert(tx, "catalog_relations", "entity_id", "source_ref", "type", "target_ref")
+	for _, r := range rels {
+		if err := ins.add(r.EntityID, r.SourceRef, r.Type, r.TargetRef); err != nil {
+			return fmt.Errorf("save relations: %w", err)
+		}
+	}
+	if err := ins.flush(); err != nil {
+		return fmt.Errorf("save relations: %w", err)
+	}
+	ins = newBulkInsert(tx, "catalog_search", "entity_id", "key", "value", "original")
+	for _, r := range search {
+		if err := ins.add(r.EntityID, r.Key, r.Value, r.Original); err != nil {
+			return fmt.Errorf("save search index: %w", err)
+		}
+	}
+	if err := ins.flush(); err != nil {
+		return fmt.Errorf("save search index: %w", err)
+	}
+	return nil
+}
+
+// compareNullable orders NULL first, as SQLite's indexes do (PostgreSQL's
+// put NULLs last, which only moves the few valueless rows).
+func compareNullable(a, b *string) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	return strings.Compare(*a, *b)
 }
 
 // encode writes uid and etag into the descriptor and serialises it.
@@ -137,6 +256,7 @@ func (p *pending) encode() error {
 		return fmt.Errorf("encode %s: %w", p.row.Ref, err)
 	}
 	p.row.Body = string(body)
+	p.row.SearchText = searchText(p.raw)
 	return nil
 }
 

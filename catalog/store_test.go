@@ -169,3 +169,46 @@ func TestEntitiesByRefsAndDelete(t *testing.T) {
 		}
 	})
 }
+
+// The relation and search tables have no foreign key: every way an entity
+// goes must take its rows along.
+func TestDeletedEntitiesLeaveNoIndexRows(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		ctx := context.Background()
+		db := testsupport.OpenDB(t, dialect)
+		s := catalog.NewStore(db)
+		loc, err := s.CreateLocation(ctx, "file", "/srv/shop/catalog-info.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stray := func() (n int64) {
+			t.Helper()
+			err := db.Gorm.Raw(`SELECT (SELECT count(*) FROM catalog_search WHERE entity_id NOT IN (SELECT id FROM catalog_entities))
+				+ (SELECT count(*) FROM catalog_relations WHERE entity_id NOT IN (SELECT id FROM catalog_entities))`).Scan(&n).Error
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if _, err := s.ApplyLocation(ctx, loc, catalog.Emitted{Entities: mustRaws(t, shopYAML)}, catalog.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		payments, err := s.EntityByRef(ctx, catalog.MustParseRef("component:payments"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteEntity(ctx, payments.Metadata()["uid"].(string)); err != nil {
+			t.Fatal(err)
+		}
+		if n := stray(); n != 0 {
+			t.Fatalf("%d index rows outlive a deleted entity", n)
+		}
+		res, err := s.ApplyLocation(ctx, loc, catalog.Emitted{}, catalog.ApplyOptions{DeleteOrphans: true})
+		if err != nil || res.Deleted != 2 {
+			t.Fatalf("apply of nothing with DeleteOrphans = %+v, %v; want 2 deleted", res, err)
+		}
+		if n := stray(); n != 0 {
+			t.Fatalf("%d index rows outlive deleted orphans", n)
+		}
+	})
+}
