@@ -205,3 +205,28 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return data
 }
+
+// Connections plan every statement for its values (see openPostgres),
+// unless the URL says otherwise.
+func TestPostgresPlansForValues(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct{ Name, Query, Want string }{
+		{"Default", "", "force_custom_plan"},
+		{"URLOverrides", "&plan_cache_mode=auto", "auto"},
+	} {
+		t.Run(tt.Name, func(t *testing.T) {
+			db, err := database.Open(ctx, testsupport.PostgresURL(t)+tt.Query, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var mode string
+			if err := db.SQL.QueryRowContext(ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if mode != tt.Want {
+				t.Fatalf("plan_cache_mode = %q, want %q", mode, tt.Want)
+			}
+		})
+	}
+}

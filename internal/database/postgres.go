@@ -28,6 +28,14 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = postgresConnectTimeout
 	}
+	// pgx prepares and caches statements, and after five runs PostgreSQL
+	// may switch a statement to a generic plan that ignores the values.
+	// Catalog filters are skewed (kind=component matches most entities,
+	// spec.owner=<group> a handful), and a generic plan for one read 76,000
+	// index rows where the custom plan reads 88. A URL may still override.
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres pool for %s: %w", where, err)
