@@ -91,7 +91,7 @@ func TestEvaluate(t *testing.T) {
 		t.Fatalf("latest image: %+v, %v; want %+v", got, err, want)
 	}
 
-	got, err = c.Evaluate(ctx, policies.Service, map[string]any{"service": map[string]any{"name": "checkout", "timeoutSeconds": 90}})
+	got, err = c.Evaluate(ctx, policies.Service, map[string]any{"service": map[string]any{"name": "checkout", "owner": "group:payments", "timeoutSeconds": 90}})
 	if err != nil || len(got) != 1 || got[0].Policy != "service_timeout" {
 		t.Fatalf("service with a 90 s timeout: %+v, %v; want the service_timeout violation", got, err)
 	}

@@ -1,0 +1,12 @@
+package paved.policies.service_owner_test
+
+import data.paved.policies.service_owner
+
+test_owner_allowed if {
+	count(service_owner.violation) == 0 with input as {"service": {"name": "checkout", "owner": "group:payments"}}
+}
+
+test_missing_or_blank_owner_denied if {
+	service_owner.violation == {"service checkout: owner is required"} with input as {"service": {"name": "checkout"}}
+	count(service_owner.violation) == 1 with input as {"service": {"name": "checkout", "owner": " "}}
+}
