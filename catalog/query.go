@@ -165,13 +165,12 @@ func (s *Store) where(db *gorm.DB, q Query) (string, []any, error) {
 			fields = defaultFullTextFields
 		}
 		fields = lowerAll(fields)
-		like := "%" + escapeLike(term) + "%"
 		if cond, condArgs, ok := s.textCondition(term, fields); ok {
 			parts = append(parts, cond)
 			args = append(args, condArgs...)
 		} else {
 			parts = append(parts, `e.id IN (SELECT entity_id FROM catalog_search WHERE key IN ? AND value LIKE ? ESCAPE '\')`)
-			args = append(args, fields, like)
+			args = append(args, fields, "%"+escapeLike(term)+"%")
 		}
 	}
 	return strings.Join(parts, " AND "), args, nil
@@ -195,17 +194,15 @@ func (s *Store) textCondition(term string, fields []string) (string, []any, bool
 	}
 	like := "%" + escapeLike(term) + "%"
 	check := "e.search_text LIKE ? ESCAPE '\\'"
-	checkArgs := []any{like}
 	if len(searched) == 1 {
-		part := s.searchTextPart(searched["metadata.title"])
-		check = part + " LIKE ? ESCAPE '\\'"
+		check = s.searchTextPart(searched["metadata.title"]) + " LIKE ? ESCAPE '\\'"
 	}
 	if s.dialect == database.Postgres {
-		cond := "e.search_text LIKE ? ESCAPE '\\'"
+		// The trigram index serves the LIKE on the whole search_text.
 		if len(searched) == 1 {
-			return cond + " AND " + check, []any{like, like}, true
+			return "e.search_text LIKE ? ESCAPE '\\' AND " + check, []any{like, like}, true
 		}
-		return cond, []any{like}, true
+		return check, []any{like}, true
 	}
 	// FTS5 takes no ESCAPE: an unescaped % or _ matches more, never less,
 	// so the check decides unless the FTS match is already exact.
@@ -213,7 +210,7 @@ func (s *Store) textCondition(term string, fields []string) (string, []any, bool
 	if len(searched) == 2 && !strings.ContainsAny(term, "%_") {
 		return cond, []any{"%" + term + "%"}, true
 	}
-	return cond + " AND " + check, append([]any{"%" + term + "%"}, checkArgs...), true
+	return cond + " AND " + check, []any{"%" + term + "%", like}, true
 }
 
 // searchTextPart is the SQL for the name (title false) or the title part

@@ -106,14 +106,6 @@ const indexGroup = 20000
 // assigns their ids; known ones updated), then their relations and search
 // rows in groups, replacing whatever they had.
 func writeEntities(tx *gorm.DB, items []pending) error {
-	if tx.Dialector.Name() == "sqlite" {
-		// Checked at commit instead of per statement, the entities' foreign
-		// key to their location no longer makes SQLite journal each
-		// multi-row INSERT for a statement rollback. It resets at commit.
-		if err := tx.Exec("PRAGMA defer_foreign_keys = ON").Error; err != nil {
-			return fmt.Errorf("defer foreign keys: %w", err)
-		}
-	}
 	for start := 0; start < len(items); start += indexGroup {
 		group := items[start:min(start+indexGroup, len(items))]
 		if err := writeBodies(tx, group); err != nil {

@@ -72,10 +72,7 @@ func Compile(ctx context.Context, src Source) (*Compiled, error) {
 		sortErrors(errs)
 		return nil, errs
 	}
-	store, err := dataStore(src.Data)
-	if err != nil {
-		return nil, err
-	}
+	store := dataStore(src.Data)
 	c := &Compiled{Policies: described, queries: map[Target]*targetQuery{}}
 	for _, target := range []Target{Admission, Service} {
 		tq := &targetQuery{}
@@ -89,6 +86,7 @@ func Compile(ctx context.Context, src Source) (*Compiled, error) {
 		if len(bindings) == 0 {
 			continue
 		}
+		var err error
 		tq.query, err = rego.New(
 			rego.Query(strings.Join(bindings, "; ")),
 			rego.Compiler(compiler),
@@ -142,12 +140,11 @@ func parse(src Source) (policies, tests map[string]*ast.Module, errs CompileErro
 }
 
 // dataStore holds the parameters under data.params.
-func dataStore(params map[string]any) (storage.Store, error) {
+func dataStore(params map[string]any) storage.Store {
 	if params == nil {
 		params = map[string]any{}
 	}
-	store := inmem.NewFromObjectWithOpts(map[string]any{"params": params}, inmem.OptRoundTripOnWrite(true))
-	return store, nil
+	return inmem.NewFromObjectWithOpts(map[string]any{"params": params}, inmem.OptRoundTripOnWrite(true))
 }
 
 // fromAST converts OPA's errors (ast.Errors or a single *ast.Error) into

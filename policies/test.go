@@ -37,17 +37,12 @@ func Test(ctx context.Context, src Source) ([]TestResult, error) {
 	}
 	all := maps.Clone(policyMods)
 	maps.Copy(all, testMods)
-	store, err := dataStore(src.Data)
-	if err != nil {
-		return nil, err
-	}
 	runner := tester.NewRunner().
 		SetCompiler(newCompiler()).
-		SetStore(store).
+		SetStore(dataStore(src.Data)).
 		SetModules(all).
 		SetDefaultRegoVersion(ast.RegoV1).
-		RaiseBuiltinErrors(true).
-		EnableTracing(false)
+		RaiseBuiltinErrors(true)
 	ch, err := runner.RunTests(ctx, nil)
 	if err != nil {
 		ces := fromAST(err)
