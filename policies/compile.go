@@ -79,7 +79,7 @@ func Compile(ctx context.Context, src Source) (*Compiled, error) {
 		var bindings []string
 		for i := range c.Policies {
 			if p := &c.Policies[i]; p.Applies(target) {
-				bindings = append(bindings, fmt.Sprintf("p%d = data.paved.policies[%s].violation", len(tq.policies), strconv.Quote(p.Name)))
+				bindings = append(bindings, fmt.Sprintf("%s = data.paved.policies[%s].violation", bindingName(len(tq.policies)), strconv.Quote(p.Name)))
 				tq.policies = append(tq.policies, p)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
 
@@ -26,7 +27,11 @@ func (c *Compiled) Evaluate(ctx context.Context, target Target, input any) ([]Vi
 	if tq == nil {
 		return nil, nil
 	}
-	rs, err := tq.query.Eval(ctx, rego.EvalInput(input))
+	opt := rego.EvalInput(input)
+	if v, ok := input.(ast.Value); ok {
+		opt = rego.EvalParsedInput(v) // already converted: skip a copy
+	}
+	rs, err := tq.query.Eval(ctx, opt)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s policies: %w", target, err)
 	}
@@ -35,7 +40,7 @@ func (c *Compiled) Evaluate(ctx context.Context, target Target, input any) ([]Vi
 	}
 	var out []Violation
 	for i, p := range tq.policies {
-		msgs, _ := rs[0].Bindings[fmt.Sprintf("p%d", i)].([]any)
+		msgs, _ := rs[0].Bindings[bindingName(i)].([]any)
 		for _, m := range msgs {
 			out = append(out, Violation{Policy: p.Name, Message: message(m), Severity: p.Severity, Enforcement: p.Enforcement})
 		}
@@ -59,4 +64,21 @@ func message(v any) string {
 	}
 	data, _ := json.Marshal(v)
 	return string(data)
+}
+
+// bindingNames are the query variables of the first policies of a target,
+// precomputed so evaluation does not format them.
+var bindingNames = func() []string {
+	names := make([]string, 64)
+	for i := range names {
+		names[i] = fmt.Sprintf("p%d", i)
+	}
+	return names
+}()
+
+func bindingName(i int) string {
+	if i < len(bindingNames) {
+		return bindingNames[i]
+	}
+	return fmt.Sprintf("p%d", i)
 }

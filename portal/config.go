@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -33,6 +34,21 @@ type Config struct {
 	CatalogRefreshInterval time.Duration
 	CatalogDeleteOrphans   bool
 	CatalogWebhookSecret   string
+	// Policy settings.
+	WebhookListen           string
+	WebhookCertFile         string
+	WebhookKeyFile          string
+	WebhookURL              string
+	WebhookFailurePolicy    string // Fail or Ignore
+	Namespace               string
+	PolicyExemptNamespaces  []string
+	PolicyEvalTimeout       time.Duration
+	PolicySyncInterval      time.Duration
+	PolicyDecisionRetention time.Duration
+	PolicyDecisionQueue     int
+	PolicyAuditInterval     time.Duration
+	// Kubeconfig is the cluster Paved audits (and, later, provisions).
+	Kubeconfig string
 }
 
 // setting is one configuration knob. Its name is the flag and the YAML key;
@@ -79,6 +95,98 @@ var settings = []setting{
 		c.CatalogWebhookSecret = v
 		return nil
 	}},
+	{name: "webhook-listen", def: "", usage: "address of the TLS listener for the Kubernetes admission webhook (POST /admission/validate); empty turns it off", set: func(c *Config, v string) error {
+		if v == "" {
+			c.WebhookListen = ""
+			return nil
+		}
+		var tmp Config
+		err := setListen(&tmp, v)
+		c.WebhookListen = tmp.Listen
+		return err
+	}},
+	{name: "webhook-cert-file", def: "", usage: "PEM certificate (chain) of the webhook listener; empty with --webhook-key-file empty generates one signed by a CA kept in <data-dir>/webhook-ca.pem", set: func(c *Config, v string) error {
+		c.WebhookCertFile = v
+		return nil
+	}},
+	{name: "webhook-key-file", def: "", usage: "PEM private key of --webhook-cert-file", set: func(c *Config, v string) error {
+		c.WebhookKeyFile = v
+		return nil
+	}},
+	{name: "webhook-url", def: "", usage: "URL the Kubernetes API server calls, for `paved admission manifest` and the generated certificate's names; empty means https://<webhook-listen>/admission/validate", set: setWebhookURL},
+	{name: "webhook-failure-policy", def: "Ignore", usage: "what happens when Paved cannot decide (unreachable, evaluation error or timeout): Ignore admits, Fail denies; see docs/architecture.md for the trade-off", set: func(c *Config, v string) error {
+		if v != "Fail" && v != "Ignore" {
+			return fmt.Errorf("%q is not Fail or Ignore", v)
+		}
+		c.WebhookFailurePolicy = v
+		return nil
+	}},
+	{name: "namespace", def: "paved", usage: "the Kubernetes namespace Paved itself runs in; the admission webhook never applies to it", set: func(c *Config, v string) error {
+		c.Namespace = v
+		return nil
+	}},
+	{name: "policy-exempt-namespaces", def: "kube-system", usage: "comma-separated namespaces admission policies do not apply to (namespaces labelled paved.dev/policy-exempt=true are exempt too)", set: func(c *Config, v string) error {
+		c.PolicyExemptNamespaces = splitList([]string{v})
+		return nil
+	}},
+	{name: "policy-eval-timeout", def: "1s", usage: "deadline of one admission evaluation; past it the webhook failure policy applies", set: func(c *Config, v string) error {
+		d, err := positiveDuration(v)
+		c.PolicyEvalTimeout = d
+		return err
+	}},
+	{name: "policy-sync-interval", def: "1s", usage: "how often each replica checks the database for a newly activated policy version", set: func(c *Config, v string) error {
+		d, err := positiveDuration(v)
+		c.PolicySyncInterval = d
+		return err
+	}},
+	{name: "policy-decision-retention", def: "168h", usage: "how long policy decisions are kept in the decision log", set: func(c *Config, v string) error {
+		d, err := positiveDuration(v)
+		c.PolicyDecisionRetention = d
+		return err
+	}},
+	{name: "policy-decision-queue", def: "10000", usage: "decisions waiting to be written; when full, decisions are dropped (counted in paved_policy_decisions_dropped_total), never delayed", set: func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a positive number", v)
+		}
+		c.PolicyDecisionQueue = n
+		return nil
+	}},
+	{name: "policy-audit-interval", def: "10m", usage: "how often live cluster objects are checked against the active policies (needs a cluster)", set: func(c *Config, v string) error {
+		d, err := positiveDuration(v)
+		c.PolicyAuditInterval = d
+		return err
+	}},
+	{name: "kubeconfig", def: "", usage: "kubeconfig of the cluster Paved audits; empty uses the in-cluster service account when running in a pod, otherwise no cluster", set: func(c *Config, v string) error {
+		c.Kubeconfig = v
+		return nil
+	}},
+}
+
+func setWebhookURL(c *Config, v string) error {
+	if v == "" {
+		c.WebhookURL = ""
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q is not an https:// URL (the API server only calls webhooks over TLS)", v)
+	}
+	c.WebhookURL = v
+	return nil
+}
+
+// AdmissionURL is the URL the API server calls: --webhook-url, or the
+// webhook listener's address.
+func (c Config) AdmissionURL() string {
+	if c.WebhookURL != "" {
+		return c.WebhookURL
+	}
+	host, port, _ := net.SplitHostPort(c.WebhookListen)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "https://" + net.JoinHostPort(host, port) + "/admission/validate"
 }
 
 // LoadConfig builds a Config for the subcommand (serve, migrate) from its

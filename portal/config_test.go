@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +23,10 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Listen: "127.0.0.1:8080", DataDir: "./paved-data", LogFormat: "auto", LogLevel: slog.LevelInfo, ShutdownTimeout: 30 * time.Second, CatalogRefreshInterval: 5 * time.Minute}
-	if c != want {
+	want := Config{Listen: "127.0.0.1:8080", DataDir: "./paved-data", LogFormat: "auto", LogLevel: slog.LevelInfo, ShutdownTimeout: 30 * time.Second, CatalogRefreshInterval: 5 * time.Minute,
+		WebhookFailurePolicy: "Ignore", Namespace: "paved", PolicyExemptNamespaces: []string{"kube-system"}, PolicyEvalTimeout: time.Second,
+		PolicySyncInterval: time.Second, PolicyDecisionRetention: 168 * time.Hour, PolicyDecisionQueue: 10000, PolicyAuditInterval: 10 * time.Minute}
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
 	}
 }
@@ -71,6 +74,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{Name: "FileBadValue", File: "# paved\n\nlog-format: yaml\n", WantField: "log-format", WantReason: `"yaml" is not one of`, WantLine: 3},
 		{Name: "FileNotMapping", File: "- listen\n", WantReason: "want a mapping", WantLine: 1},
 		{Name: "FileNested", File: "listen:\n  host: x\n", WantField: "listen", WantReason: "want a single value", WantLine: 2},
+		{Name: "BadFailurePolicy", Args: []string{"--webhook-failure-policy", "fail"}, WantField: "--webhook-failure-policy", WantReason: `"fail" is not Fail or Ignore`},
+		{Name: "WebhookURLNotHTTPS", Env: map[string]string{"PAVED_WEBHOOK_URL": "http://paved:8443/admission/validate"}, WantField: "PAVED_WEBHOOK_URL", WantReason: "is not an https:// URL"},
+		{Name: "BadDecisionQueue", Args: []string{"--policy-decision-queue", "0"}, WantField: "--policy-decision-queue", WantReason: "not a positive number"},
 		{Name: "FileBadYAML", File: "listen: [\n", WantField: "is not valid YAML", WantReason: "line"},
 	}
 	for _, tt := range tests {

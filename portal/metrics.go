@@ -9,6 +9,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/paved-dev/paved/policies"
 )
 
 // httpMetrics counts and times requests by route template (never the raw
@@ -80,4 +82,22 @@ func observe(m *httpMetrics, log *slog.Logger) echo.MiddlewareFunc {
 // leaves c.Path() at the nearest prefix, which must not become a label.
 func isNotFound(err error) bool {
 	return errors.Is(err, echo.ErrNotFound)
+}
+
+// registerDecisionLogMetrics exposes the decision log's counters.
+func registerDecisionLogMetrics(reg prometheus.Registerer, l *policies.DecisionLog) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "paved_policy_decisions_dropped_total",
+			Help: "Policy decisions not logged because the decision log queue was full.",
+		}, func() float64 { return float64(l.Dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "paved_policy_decisions_write_failed_total",
+			Help: "Policy decisions not logged because the database refused the batch.",
+		}, func() float64 { return float64(l.WriteFailed()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "paved_policy_decisions_logged_total",
+			Help: "Policy decisions written to the decision log.",
+		}, func() float64 { return float64(l.Written()) }),
+	)
 }

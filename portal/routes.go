@@ -30,4 +30,23 @@ func (s *Server) routes() {
 	cat.POST("/refresh", s.refresh)
 	cat.POST("/validate-entity", s.validateEntity)
 	cat.POST("/webhooks/git", s.gitWebhook)
+
+	// Policy-as-code. The admission webhook is served on its own TLS
+	// listener (ServeWebhook), not here.
+	pol := e.Group("/api/policies")
+	pol.GET("/sets", s.listPolicySets)
+	pol.GET("/sets/:set", s.getPolicySet)
+	pol.GET("/sets/:set/versions", s.listPolicyVersions)
+	pol.POST("/sets/:set/versions", s.createPolicyVersion)
+	pol.GET("/sets/:set/versions/:version", s.getPolicyVersion)
+	pol.POST("/sets/:set/versions/:version/test", s.testPolicyVersion)
+	pol.POST("/sets/:set/versions/:version/preview", s.previewPolicyVersion)
+	pol.POST("/sets/:set/versions/:version/activate", s.activatePolicyVersion)
+	pol.POST("/sets/:set/rollback", s.rollbackPolicySet)
+	pol.GET("/sets/:set/diff", s.diffPolicyVersions)
+	pol.GET("/sets/:set/activations", s.listPolicyActivations)
+	pol.POST("/validate", s.validatePolicies)
+	pol.POST("/evaluate", s.evaluatePolicies)
+	pol.GET("/decisions", s.listPolicyDecisions)
+	pol.GET("/audit", s.policyAudit)
 }

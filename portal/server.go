@@ -30,16 +30,26 @@ type Server struct {
 	db       *database.DB
 	registry *prometheus.Registry
 	catalog  Catalog
+	policies Policies
+	// admission counts the webhook's decisions.
+	admission *admissionMetrics
 }
 
 // NewServer builds the HTTP server from its dependencies. It does not listen.
-func NewServer(cfg Config, log *slog.Logger, db *database.DB, cat Catalog) *Server {
+func NewServer(cfg Config, log *slog.Logger, db *database.DB, cat Catalog, pol Policies) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Log the peer's address, not X-Forwarded-For, which any client can
 	// forge; trusting a proxy's header needs a trusted-proxies setting.
 	e.IPExtractor = echo.ExtractIPDirect()
-	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry(), catalog: cat}
+	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry(), catalog: cat, policies: pol}
+	s.admission = newAdmissionMetrics(s.registry)
+	if pol.Admitter != nil && pol.Admitter.UnknownKind == nil {
+		pol.Admitter.UnknownKind = func(kind string) { s.admission.unknownKind.WithLabelValues(kind).Inc() }
+	}
+	if pol.Decisions != nil {
+		registerDecisionLogMetrics(s.registry, pol.Decisions)
+	}
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(withRequestID, observe(newHTTPMetrics(s.registry), log), recoverPanics(log), middleware.BodyLimit(maxBodyBytes))
 	s.routes()

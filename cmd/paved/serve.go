@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -34,6 +37,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer ln.Close()
 
+	webhookLn, webhookTLS, err := listenWebhook(cfg, log)
+	if err != nil {
+		return err
+	}
+	if webhookLn != nil {
+		defer webhookLn.Close()
+	}
+
 	db, st, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -47,13 +58,50 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := svc.start(ctx); err != nil {
 		return err
 	}
-	srv := portal.NewServer(cfg, log, db, svc.catalog)
+	srv := portal.NewServer(cfg, log, db, svc.catalog, svc.policies)
 	url := "http://" + ln.Addr().String()
 	log.Info("paved ready", "url", url, "version", version, "database", db.Dialect, "where", db.Where,
-		"schema_version", st.Current, "startup_ms", time.Since(start).Milliseconds())
+		"schema_version", st.Current, "policies", svc.policies.Manager.Engine.Snapshot().Revision,
+		"startup_ms", time.Since(start).Milliseconds())
 	fmt.Fprintln(stdout, "paved listening on", url)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	webhookErr := make(chan error, 1)
+	if webhookLn != nil {
+		fmt.Fprintln(stdout, "paved admission webhook listening on https://"+webhookLn.Addr().String()+"/admission/validate")
+		go func() {
+			err := srv.ServeWebhook(ctx, webhookLn, webhookTLS)
+			if err != nil {
+				cancel() // a dead webhook listener stops the whole server
+			}
+			webhookErr <- err
+		}()
+	} else {
+		webhookErr <- nil
+	}
 	serveErr := srv.Serve(ctx, ln)
-	return errors.Join(serveErr, svc.stop(cfg.ShutdownTimeout))
+	cancel()
+	return errors.Join(serveErr, <-webhookErr, svc.stop(cfg.ShutdownTimeout))
+}
+
+// listenWebhook binds the admission webhook's TLS listener when one is
+// configured, and prepares its certificate.
+func listenWebhook(cfg portal.Config, log *slog.Logger) (net.Listener, *tls.Config, error) {
+	if cfg.WebhookListen == "" {
+		return nil, nil, nil
+	}
+	tlsConfig, _, err := portal.WebhookTLS(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.WebhookCertFile == "" {
+		log.Info("admission webhook uses a certificate from Paved's CA", "ca", filepath.Join(cfg.DataDir, "webhook-ca.pem"))
+	}
+	ln, err := net.Listen("tcp", cfg.WebhookListen)
+	if err != nil {
+		return nil, nil, paved.Errorf(paved.CodeUnavailable, "cannot listen on %s (--webhook-listen): %w", cfg.WebhookListen, err)
+	}
+	return ln, tlsConfig, nil
 }
 
 // listen binds addr, explaining the usual reasons it fails.

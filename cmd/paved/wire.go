@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -11,6 +12,8 @@ import (
 	"github.com/paved-dev/paved/catalog"
 	"github.com/paved-dev/paved/internal/database"
 	"github.com/paved-dev/paved/internal/jobs"
+	"github.com/paved-dev/paved/internal/kube"
+	"github.com/paved-dev/paved/policies"
 	"github.com/paved-dev/paved/portal"
 )
 
@@ -19,8 +22,11 @@ const scheduleEvery = 30 * time.Second
 
 // services are the long-lived parts serve builds around the database.
 type services struct {
-	catalog portal.Catalog
-	queue   *jobs.Queue
+	catalog  portal.Catalog
+	policies portal.Policies
+	queue    *jobs.Queue
+	cfg      portal.Config
+	loops    sync.WaitGroup
 }
 
 // newServices builds the catalog and the job queue that refreshes it.
@@ -37,22 +43,77 @@ func newServices(db *database.DB, cfg portal.Config, log *slog.Logger) (*service
 	river.AddWorker(workers, &catalog.RefreshWorker{Ingester: ingester})
 	sched := &catalog.ScheduleWorker{Store: store}
 	river.AddWorker(workers, sched)
-	periodic := river.NewPeriodicJob(river.PeriodicInterval(scheduleEvery),
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(scheduleEvery),
 		func() (river.JobArgs, *river.InsertOpts) { return catalog.ScheduleArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true})
-	queue, err := jobs.New(db, log, jobs.Options{Workers: workers, Periodic: []*river.PeriodicJob{periodic}})
+		&river.PeriodicJobOpts{RunOnStart: true})}
+
+	pol, err := newPolicies(db, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if pol.Live != nil {
+		auditor := &policies.Auditor{Store: pol.Manager.Store, Engine: pol.Manager.Engine, Objects: pol.Live, Log: log.With("component", "audit")}
+		river.AddWorker(workers, &policies.AuditWorker{Auditor: auditor})
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.PolicyAuditInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return policies.AuditArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
+	}
+	queue, err := jobs.New(db, log, jobs.Options{Workers: workers, Periodic: periodic})
 	if err != nil {
 		return nil, err
 	}
 	sched.Queue = queue
-	return &services{catalog: portal.Catalog{Store: store, Ingester: ingester, Queue: queue}, queue: queue}, nil
+	return &services{catalog: portal.Catalog{Store: store, Ingester: ingester, Queue: queue}, policies: pol, queue: queue, cfg: cfg}, nil
 }
 
-func (s *services) start(ctx context.Context) error { return s.queue.Start(ctx) }
+// newPolicies builds the policy engine, its decision log and the admitter;
+// Live is set when a cluster is configured.
+func newPolicies(db *database.DB, cfg portal.Config, log *slog.Logger) (portal.Policies, error) {
+	store := policies.NewStore(db)
+	plog := log.With("component", "policies")
+	mgr := &policies.Manager{Store: store, Engine: policies.NewEngine(), Log: plog}
+	decisions := policies.NewDecisionLog(store, plog, cfg.PolicyDecisionQueue, cfg.PolicyDecisionRetention)
+	exempt := map[string]bool{cfg.Namespace: true}
+	for _, ns := range cfg.PolicyExemptNamespaces {
+		exempt[ns] = true
+	}
+	admitter := &policies.Admitter{Engine: mgr.Engine, Decisions: decisions, Exempt: exempt,
+		Timeout: cfg.PolicyEvalTimeout, FailOpen: cfg.WebhookFailurePolicy == "Ignore", Log: plog}
+	pol := portal.Policies{Manager: mgr, Decisions: decisions, Admitter: admitter}
+	restCfg, err := kube.Config(cfg.Kubeconfig)
+	if err != nil {
+		return pol, err
+	}
+	if restCfg != nil {
+		live, err := policies.NewClusterObjects(restCfg, exempt)
+		if err != nil {
+			return pol, err
+		}
+		pol.Live = live
+	}
+	return pol, nil
+}
+
+// start loads the active policies (installing the default library on a
+// new database), then starts the job queue and the policy loops.
+func (s *services) start(ctx context.Context) error {
+	if err := s.policies.Manager.Bootstrap(ctx); err != nil {
+		return err
+	}
+	if err := s.queue.Start(ctx); err != nil {
+		return err
+	}
+	s.loops.Add(2)
+	go func() { defer s.loops.Done(); s.policies.Manager.Run(ctx, s.cfg.PolicySyncInterval) }()
+	go func() { defer s.loops.Done(); s.policies.Decisions.Run(ctx) }()
+	return nil
+}
 
 // stop lets running jobs finish within the timeout; cut-off jobs are retried.
 func (s *services) stop(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return s.queue.Stop(ctx)
+	err := s.queue.Stop(ctx)
+	s.loops.Wait() // the loops end with the serve context; the log drains
+	return err
 }

@@ -1,0 +1,151 @@
+package policies
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/util"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// PreviewChange is one input whose admission verdict a version changes.
+type PreviewChange struct {
+	// Source is "logged" (a recent admission review) or "live" (an object
+	// in the cluster now).
+	Source    string `json:"source"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Violations are the denying violations: the candidate's for a newly
+	// denied input, the active version's for a newly allowed one.
+	Violations []Violation `json:"violations"`
+}
+
+// Preview reports what activating a version would change at admission.
+type Preview struct {
+	Set     string `json:"set"`
+	Version int    `json:"version"`
+	// Against is the revision compared with: the set's active version, or
+	// empty when none is active (then nothing was denied by it).
+	Against string `json:"against"`
+	Logged  int    `json:"logged_inputs"`
+	Live    int    `json:"live_objects"`
+	// Cluster says whether live objects were read: "ok", "not configured"
+	// or the error that prevented it.
+	Cluster      string          `json:"cluster"`
+	NewlyDenied  []PreviewChange `json:"newly_denied"`
+	NewlyAllowed []PreviewChange `json:"newly_allowed"`
+	// Unchanged counts inputs whose verdict stays the same.
+	Unchanged int `json:"unchanged"`
+}
+
+// previewInput is one input to replay.
+type previewInput struct {
+	source, kind, namespace, name string
+	input                         any
+}
+
+// Preview replays the last samples logged admission reviews and the live
+// objects (when live is not nil) against version and against the set's
+// active version, and reports the inputs whose verdict differs.
+func (m *Manager) Preview(ctx context.Context, set string, version, samples int, live ObjectLister) (Preview, error) {
+	v, err := m.Store.Version(ctx, set, version)
+	if err != nil {
+		return Preview{}, err
+	}
+	candidate, err := compileOrRefuse(ctx, v.Source, fmt.Sprintf("%s@%d", set, version))
+	if err != nil {
+		return Preview{}, err
+	}
+	p := Preview{Set: set, Version: version, NewlyDenied: []PreviewChange{}, NewlyAllowed: []PreviewChange{}, Cluster: "not configured"}
+	var active *Compiled
+	if l := m.Engine.Snapshot().loaded(set); l != nil {
+		active, p.Against = l.Compiled, fmt.Sprintf("%s@%d", l.Set, l.Version)
+	}
+	inputs, err := m.previewInputs(ctx, samples, live, &p)
+	if err != nil {
+		return Preview{}, err
+	}
+	for _, in := range inputs {
+		after, err := candidate.Evaluate(ctx, Admission, in.input)
+		if err != nil {
+			after = []Violation{{Policy: "paved", Message: "evaluation failed: " + err.Error(), Enforcement: Deny, Severity: "high"}}
+		}
+		var before []Violation
+		if active != nil {
+			if before, err = active.Evaluate(ctx, Admission, in.input); err != nil {
+				before = []Violation{{Policy: "paved", Message: "evaluation failed: " + err.Error(), Enforcement: Deny, Severity: "high"}}
+			}
+		}
+		wasDenied, isDenied := denies(before), denies(after)
+		change := PreviewChange{Source: in.source, Kind: in.kind, Namespace: in.namespace, Name: in.name}
+		switch {
+		case isDenied && !wasDenied:
+			change.Violations = denying(after)
+			p.NewlyDenied = append(p.NewlyDenied, change)
+		case wasDenied && !isDenied:
+			change.Violations = denying(before)
+			p.NewlyAllowed = append(p.NewlyAllowed, change)
+		default:
+			p.Unchanged++
+		}
+	}
+	return p, nil
+}
+
+func (m *Manager) previewInputs(ctx context.Context, samples int, live ObjectLister, p *Preview) ([]previewInput, error) {
+	logged, err := m.Store.Samples(ctx, samples)
+	if err != nil {
+		return nil, err
+	}
+	var inputs []previewInput
+	for _, raw := range logged {
+		var req map[string]any
+		if err := util.UnmarshalJSON(raw, &req); err != nil {
+			continue // a sample that cannot be read is no evidence either way
+		}
+		in := previewInput{source: "logged", input: map[string]any{"request": req}}
+		kind, _ := req["kind"].(map[string]any)
+		in.kind, _ = kind["kind"].(string)
+		in.namespace, _ = req["namespace"].(string)
+		in.name, _ = req["name"].(string)
+		if in.name == "" {
+			in.name = objectName(req["object"])
+		}
+		inputs = append(inputs, in)
+	}
+	p.Logged = len(inputs)
+	if live == nil {
+		return inputs, nil
+	}
+	objs, err := live.ListObjects(ctx)
+	if err != nil {
+		p.Cluster = "live objects could not be listed: " + err.Error()
+		return inputs, nil
+	}
+	p.Cluster, p.Live = "ok", len(objs)
+	for _, obj := range objs {
+		// Round-trip through JSON so numbers are json.Number, as in reviews.
+		b, _ := json.Marshal(obj)
+		var norm map[string]any
+		if err := util.UnmarshalJSON(b, &norm); err != nil {
+			continue
+		}
+		u := unstructured.Unstructured{Object: obj}
+		inputs = append(inputs, previewInput{source: "live", kind: u.GetKind(), namespace: u.GetNamespace(), name: u.GetName(), input: ObjectInput(norm)})
+	}
+	return inputs, nil
+}
+
+func denies(vs []Violation) bool { return len(denying(vs)) > 0 }
+
+func denying(vs []Violation) []Violation {
+	var out []Violation
+	for _, v := range vs {
+		if v.Enforcement == Deny {
+			out = append(out, v)
+		}
+	}
+	return out
+}

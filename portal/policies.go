@@ -1,0 +1,404 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/policies"
+)
+
+// Policies is what the policy API and the admission webhook need.
+type Policies struct {
+	Manager   *policies.Manager
+	Decisions *policies.DecisionLog
+	Admitter  *policies.Admitter
+	// Live lists cluster objects for previews; nil without a cluster.
+	Live policies.ObjectLister
+}
+
+// defaultPreviewSamples is how many logged reviews a preview replays when
+// the request does not say.
+const defaultPreviewSamples = 200
+
+func (s *Server) policyManager() (*policies.Manager, error) {
+	if s.policies.Manager == nil {
+		return nil, paved.Errorf(paved.CodeUnavailable, "the policy engine is not running in this server")
+	}
+	return s.policies.Manager, nil
+}
+
+// refusalBody is the 422 answer to a version that does not compile or
+// whose tests fail: the usual error, plus every compile error with its
+// position and every failed test.
+type refusalBody struct {
+	errorBody
+	Errors      []policies.CompileError `json:"errors"`
+	FailedTests []policies.TestResult   `json:"failed_tests,omitempty"`
+}
+
+// respondErr answers a refusal with every reason, and any other error as
+// usual.
+func respondErr(c echo.Context, err error) error {
+	var ref *policies.RefusedError
+	if !errors.As(err, &ref) {
+		return err
+	}
+	status, body := errorResponse(err, c.Request())
+	body.Error.RequestID = RequestID(c.Request().Context())
+	out := refusalBody{errorBody: body, Errors: ref.Compile, FailedTests: ref.FailedTests}
+	if out.Errors == nil {
+		out.Errors = []policies.CompileError{}
+	}
+	return c.JSON(status, out)
+}
+
+func (s *Server) listPolicySets(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	sets, err := m.Store.Sets(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": sets, "revision": m.Engine.Snapshot().Revision})
+}
+
+func (s *Server) getPolicySet(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	d, err := m.Describe(c.Request().Context(), c.Param("set"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) listPolicyVersions(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	vs, err := m.Store.Versions(c.Request().Context(), c.Param("set"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": vs})
+}
+
+// versionBody is a new version or a set to validate.
+type versionBody struct {
+	Modules map[string]string `json:"modules"`
+	Data    map[string]any    `json:"data"`
+	Message string            `json:"message"`
+}
+
+func (b versionBody) source() (policies.Source, error) {
+	if len(b.Modules) == 0 {
+		return policies.Source{}, paved.Invalid("no modules", paved.Detail{Field: "modules", Reason: `want an object of "<path>.rego": "<source>"`})
+	}
+	return policies.Source{Modules: b.Modules, Data: b.Data}, nil
+}
+
+func (s *Server) createPolicyVersion(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	var body versionBody
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	src, err := body.source()
+	if err != nil {
+		return err
+	}
+	v, err := m.CreateVersion(c.Request().Context(), c.Param("set"), src, body.Message)
+	if err != nil {
+		return respondErr(c, err)
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"set": c.Param("set"), "version": v})
+}
+
+func (s *Server) getPolicyVersion(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	n, err := versionParam(c.Param("version"), "version")
+	if err != nil {
+		return err
+	}
+	v, err := m.Store.Version(c.Request().Context(), c.Param("set"), n)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) validatePolicies(c echo.Context) error {
+	var body versionBody
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	src, err := body.source()
+	if err != nil {
+		return err
+	}
+	errs := policies.Validate(c.Request().Context(), src)
+	if errs == nil {
+		errs = policies.CompileErrors{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"valid": len(errs) == 0, "errors": errs})
+}
+
+func (s *Server) testPolicyVersion(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	n, err := versionParam(c.Param("version"), "version")
+	if err != nil {
+		return err
+	}
+	results, err := m.TestVersion(c.Request().Context(), c.Param("set"), n)
+	if err != nil {
+		return respondErr(c, err)
+	}
+	if results == nil {
+		results = []policies.TestResult{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"passed": len(policies.Failed(results)) == 0, "summary": policies.Summary(results), "results": results})
+}
+
+func (s *Server) previewPolicyVersion(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	n, err := versionParam(c.Param("version"), "version")
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Samples *int `json:"samples"`
+	}
+	if c.Request().ContentLength != 0 {
+		if err := bindJSON(c, &body); err != nil {
+			return err
+		}
+	}
+	samples := defaultPreviewSamples
+	if body.Samples != nil {
+		if *body.Samples < 0 || *body.Samples > 10000 {
+			return paved.Invalid("invalid preview", paved.Detail{Field: "samples", Reason: "want 0 to 10000 logged reviews"})
+		}
+		samples = *body.Samples
+	}
+	p, err := m.Preview(c.Request().Context(), c.Param("set"), n, samples, s.policies.Live)
+	if err != nil {
+		return respondErr(c, err)
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (s *Server) activatePolicyVersion(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	n, err := versionParam(c.Param("version"), "version")
+	if err != nil {
+		return err
+	}
+	state, err := m.Activate(c.Request().Context(), c.Param("set"), n, "activate")
+	if err != nil {
+		return respondErr(c, err)
+	}
+	return c.JSON(http.StatusOK, state)
+}
+
+func (s *Server) rollbackPolicySet(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Version int `json:"version"`
+	}
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Version < 1 {
+		return paved.Invalid("invalid rollback", paved.Detail{Field: "version", Reason: "want the version number to return to (1 or more)"})
+	}
+	state, err := m.Activate(c.Request().Context(), c.Param("set"), body.Version, "rollback")
+	if err != nil {
+		return respondErr(c, err)
+	}
+	return c.JSON(http.StatusOK, state)
+}
+
+func (s *Server) diffPolicyVersions(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	from, err := versionParam(c.QueryParam("from"), "from")
+	if err != nil {
+		return err
+	}
+	to, err := versionParam(c.QueryParam("to"), "to")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	a, err := m.Store.Version(ctx, c.Param("set"), from)
+	if err != nil {
+		return err
+	}
+	b, err := m.Store.Version(ctx, c.Param("set"), to)
+	if err != nil {
+		return err
+	}
+	d, err := policies.Diff(a, b)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) listPolicyActivations(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	if _, err := m.Store.Set(c.Request().Context(), c.Param("set")); err != nil {
+		return err
+	}
+	as, err := m.Store.Activations(c.Request().Context(), c.Param("set"), 100)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": as})
+}
+
+// evaluateResponse is the answer of POST /api/policies/evaluate.
+type evaluateResponse struct {
+	policies.Outcome
+	DecisionID string `json:"decision_id"`
+}
+
+func (s *Server) evaluatePolicies(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Target policies.Target `json:"target"`
+		Input  any             `json:"input"`
+	}
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Target != policies.Admission && body.Target != policies.Service {
+		return paved.Invalid("invalid evaluation", paved.Detail{Field: "target", Reason: `want "admission" or "service"`})
+	}
+	if _, ok := body.Input.(map[string]any); !ok {
+		return paved.Invalid("invalid evaluation", paved.Detail{Field: "input", Reason: "want a JSON object"})
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.PolicyEvalTimeout)
+	defer cancel()
+	o, id, err := m.Decide(ctx, body.Target, body.Input, s.policies.Decisions)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, evaluateResponse{Outcome: o, DecisionID: id})
+}
+
+func (s *Server) listPolicyDecisions(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	f := policies.DecisionFilter{Source: q.Get("source"), Target: q.Get("target"), Kind: q.Get("kind"), Namespace: q.Get("namespace"),
+		Name: q.Get("name"), Operation: q.Get("operation"), User: q.Get("user"), Policy: q.Get("policy"), Cursor: q.Get("cursor")}
+	if v := q.Get("allowed"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return paved.Invalid("invalid filter", paved.Detail{Field: "allowed", Reason: "want true or false"})
+		}
+		f.Allowed = &b
+	}
+	for field, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(field); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return paved.Invalid("invalid filter", paved.Detail{Field: field, Reason: "want an RFC 3339 time such as 2026-11-22T10:00:00Z"})
+			}
+			*dst = t
+		}
+	}
+	if f.Limit, err = limitParam(q.Get("limit"), 50, policies.MaxDecisionPage); err != nil {
+		return err
+	}
+	page, err := m.Store.Decisions(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) policyAudit(c echo.Context) error {
+	m, err := s.policyManager()
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	f := policies.AuditFilter{Namespace: q.Get("namespace"), Kind: q.Get("kind"), Policy: q.Get("policy")}
+	if f.Limit, err = limitParam(q.Get("limit"), 100, 1000); err != nil {
+		return err
+	}
+	if v := q.Get("offset"); v != "" {
+		if f.Offset, err = strconv.Atoi(v); err != nil || f.Offset < 0 {
+			return paved.Invalid("invalid paging", paved.Detail{Field: "offset", Reason: "want a number of 0 or more"})
+		}
+	}
+	rep, err := m.Store.Audit(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"run": rep.Run, "items": rep.Items, "total_items": rep.TotalItems}
+	if s.policies.Live == nil {
+		out["cluster"] = "not configured: set --kubeconfig (or run in a pod) to audit live objects"
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func versionParam(v, field string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, paved.Invalid("invalid version", paved.Detail{Field: field, Reason: "want a version number (1 or more)"})
+	}
+	return n, nil
+}
+
+func limitParam(v string, def, max int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, paved.Invalid("invalid paging", paved.Detail{Field: "limit", Reason: "want 1 to " + strconv.Itoa(max)})
+	}
+	return n, nil
+}
