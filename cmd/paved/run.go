@@ -21,6 +21,8 @@ Commands:
   serve     start the web portal and REST API (runs migrations first)
   migrate   bring the database schema up to date and exit
   catalog   validate descriptor files, import locations
+  policy    test, evaluate and export Rego policies
+  admission print the admission webhook configuration (manifest)
   dev       developer tools (gen-catalog)
   version   print the version
 
@@ -41,6 +43,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "catalog":
 		return catalogCmd(ctx, rest, getenv, stdout, stderr)
+	case "policy":
+		return policyCmd(ctx, rest, stdout, stderr)
+	case "admission":
+		return admissionCmd(rest, getenv, stdout, stderr)
 	case "dev":
 		return devCmd(rest, stdout, stderr)
 	case "version":
