@@ -15,7 +15,7 @@ export CGO_ENABLED ?= 0
 PAVED_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export PAVED_TEST_POSTGRES_DSN
 
-.PHONY: run build test bench lint envtest generate
+.PHONY: run build test bench lint envtest opa generate
 
 run: build
 	./bin/paved serve
@@ -25,7 +25,7 @@ build:
 
 # Prints each test with its result, so the PostgreSQL and Kubernetes tests
 # are visibly run (or visibly skipped, with the reason).
-test: lint envtest
+test: lint envtest opa
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh --print)" $(GO) tool gotestsum --format testname -- -count=1 ./...
 
 bench:
@@ -40,6 +40,12 @@ lint:
 # in ~/.cache/paved/envtest.
 envtest:
 	@hack/envtest.sh >/dev/null
+
+# Builds the real OPA server from source (about a minute once), cached in
+# ~/.cache/paved/tools: tests load exported bundles into it, and the
+# admission benchmark compares Paved with it.
+opa:
+	@hack/opa.sh >/dev/null
 
 generate:
 	$(GO) generate ./...

@@ -3,6 +3,7 @@ package policies
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,6 +30,10 @@ var auditedResources = []schema.GroupVersionResource{
 	{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
 }
 
+// ExemptLabel exempts a namespace from admission policies and audits when
+// set to "true".
+const ExemptLabel = "paved.dev/policy-exempt"
+
 // ClusterObjects lists the audited kinds from a cluster.
 type ClusterObjects struct {
 	client dynamic.Interface
@@ -46,10 +51,14 @@ func NewClusterObjects(cfg *rest.Config, exempt map[string]bool) (*ClusterObject
 }
 
 // ListObjects returns every object of the audited kinds in every namespace
-// that is not exempt. Objects a controller owns (a Deployment's
+// that is not exempt by configuration or by label. Objects a controller owns (a Deployment's
 // ReplicaSets and Pods) are left out: their owner is checked instead, and
 // reporting them too would repeat each violation down the chain.
 func (l *ClusterObjects) ListObjects(ctx context.Context) ([]map[string]any, error) {
+	exempt, err := l.exemptNamespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []map[string]any
 	for _, gvr := range auditedResources {
 		opts := metav1.ListOptions{Limit: 500}
@@ -60,7 +69,7 @@ func (l *ClusterObjects) ListObjects(ctx context.Context) ([]map[string]any, err
 			}
 			for i := range list.Items {
 				obj := &list.Items[i]
-				if l.Exempt[obj.GetNamespace()] || metav1.GetControllerOf(obj) != nil {
+				if exempt[obj.GetNamespace()] || metav1.GetControllerOf(obj) != nil {
 					continue
 				}
 				out = append(out, obj.Object)
@@ -86,4 +95,21 @@ func ObjectInput(obj map[string]any) map[string]any {
 		"name":      u.GetName(),
 		"object":    obj,
 	}}
+}
+
+// exemptNamespaces are the configured ones and those labelled exempt.
+func (l *ClusterObjects) exemptNamespaces(ctx context.Context) (map[string]bool, error) {
+	out := maps.Clone(l.Exempt)
+	if out == nil {
+		out = map[string]bool{}
+	}
+	nss := schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	list, err := l.client.Resource(nss).List(ctx, metav1.ListOptions{LabelSelector: ExemptLabel + "=true"})
+	if err != nil {
+		return nil, fmt.Errorf("list exempt namespaces: %w", err)
+	}
+	for _, ns := range list.Items {
+		out[ns.GetName()] = true
+	}
+	return out, nil
 }

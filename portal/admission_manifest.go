@@ -11,12 +11,14 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/paved-dev/paved/policies"
 )
 
 // ExemptLabel exempts a namespace from admission policies when set to
 // "true"; the webhook configuration's namespaceSelector leaves such
 // namespaces out, so the API server does not even call Paved for them.
-const ExemptLabel = "paved.dev/policy-exempt"
+const ExemptLabel = policies.ExemptLabel
 
 // WebhookName names the webhook in its configuration.
 const WebhookName = "policies.paved.dev"
