@@ -1,9 +1,7 @@
 package policies
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,33 +26,27 @@ type Review struct {
 	DryRun    bool
 	// Input is {"request": <the review's request>}, ready for evaluation.
 	Input ast.Value
-	// Request is the request's JSON, kept for previews.
-	Request json.RawMessage
+	// Body is the whole review as received, kept for previews.
+	Body []byte
 }
 
 // ParseReview reads an AdmissionReview v1. A body that is not one returns
 // a CodeInvalid error saying what is missing.
 func ParseReview(body []byte) (*Review, error) {
-	var doc struct {
-		APIVersion string          `json:"apiVersion"`
-		Kind       string          `json:"kind"`
-		Request    json.RawMessage `json:"request"`
+	// One pass over the body: numbers stay json.Number, as OPA wants them.
+	var doc map[string]any
+	if err := util.UnmarshalJSON(body, &doc); err != nil {
+		return nil, paved.Invalid("the body is not an AdmissionReview", paved.Detail{Reason: "not a JSON object: " + err.Error()})
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, paved.Invalid("the body is not an AdmissionReview", paved.Detail{Reason: "not JSON: " + err.Error()})
-	}
-	if doc.APIVersion != "admission.k8s.io/v1" || doc.Kind != "AdmissionReview" {
+	if doc["apiVersion"] != "admission.k8s.io/v1" || doc["kind"] != "AdmissionReview" {
 		return nil, paved.Invalid("the body is not an AdmissionReview", paved.Detail{Field: "apiVersion",
-			Reason: fmt.Sprintf("want admission.k8s.io/v1 AdmissionReview, got %q %q", doc.APIVersion, doc.Kind)})
+			Reason: fmt.Sprintf("want admission.k8s.io/v1 AdmissionReview, got %q %q", doc["apiVersion"], doc["kind"])})
 	}
-	if len(doc.Request) == 0 || bytes.Equal(doc.Request, []byte("null")) {
-		return nil, paved.Invalid("the AdmissionReview has no request", paved.Detail{Field: "request", Reason: "missing"})
+	req, ok := doc["request"].(map[string]any)
+	if !ok {
+		return nil, paved.Invalid("the AdmissionReview has no request object", paved.Detail{Field: "request", Reason: "missing or not an object"})
 	}
-	var req map[string]any
-	if err := util.UnmarshalJSON(doc.Request, &req); err != nil {
-		return nil, paved.Invalid("the AdmissionReview request is not an object", paved.Detail{Field: "request", Reason: err.Error()})
-	}
-	r := &Review{Request: doc.Request}
+	r := &Review{Body: body}
 	r.UID, _ = req["uid"].(string)
 	if r.UID == "" {
 		return nil, paved.Invalid("the AdmissionReview request has no uid", paved.Detail{Field: "request.uid", Reason: "missing"})
@@ -164,7 +156,7 @@ func (a *Admitter) Admit(ctx context.Context, r *Review) AdmissionResponse {
 		// Dry runs (kubectl --dry-run=server) are decided and logged but not
 		// replayed by previews: nothing was stored.
 		d.SampleKey = r.Kind + "/" + r.Namespace + "/" + r.Name
-		d.SampleInput = r.Request
+		d.SampleInput = r.Body
 	}
 	if a.Decisions != nil {
 		a.Decisions.Record(d)

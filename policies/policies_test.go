@@ -9,7 +9,7 @@ import (
 	"github.com/paved-dev/paved/policies"
 )
 
-func library(t *testing.T) policies.Source {
+func library(t testing.TB) policies.Source {
 	t.Helper()
 	src, err := policies.Library()
 	if err != nil {

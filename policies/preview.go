@@ -46,7 +46,8 @@ type previewInput struct {
 	input                         any
 }
 
-// Preview replays the last samples logged admission reviews and the live
+// Preview replays the last samples logged admission reviews (stored
+// whole, as received) and the live
 // objects (when live is not nil) against version and against the set's
 // active version, and reports the inputs whose verdict differs.
 func (m *Manager) Preview(ctx context.Context, set string, version, samples int, live ObjectLister) (Preview, error) {
@@ -101,9 +102,13 @@ func (m *Manager) previewInputs(ctx context.Context, samples int, live ObjectLis
 	}
 	var inputs []previewInput
 	for _, raw := range logged {
-		var req map[string]any
-		if err := util.UnmarshalJSON(raw, &req); err != nil {
+		var doc map[string]any
+		if err := util.UnmarshalJSON(raw, &doc); err != nil {
 			continue // a sample that cannot be read is no evidence either way
+		}
+		req, ok := doc["request"].(map[string]any)
+		if !ok {
+			continue
 		}
 		in := previewInput{source: "logged", input: map[string]any{"request": req}}
 		kind, _ := req["kind"].(map[string]any)

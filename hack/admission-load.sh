@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Compares Paved's admission webhook with the real OPA server on the same
+# machine: same policies (the default library), same ~4.8 KB Deployment
+# review (portal/testdata/review-deployment.json), same TLS certificate,
+# same load tool (hey). Prints p50/p99 at a fixed rate and the maximum
+# throughput of each, as Markdown rows.
+#
+# Usage: hack/admission-load.sh [RATE] [SECONDS]
+#   RATE     requests/s of the fixed-rate run (default 1000)
+#   SECONDS  length of each run (default 30)
+#
+# Needs hey (GOBIN=/tmp/bin go install github.com/rakyll/hey@v0.1.4),
+# openssl, and OPA (hack/opa.sh builds it).
+set -euo pipefail
+rate=${1:-1000}
+secs=${2:-30}
+root=$(cd "$(dirname "$0")/.." && pwd)
+hey=${HEY:-$(command -v hey || echo /tmp/bin/hey)}
+opa=$("$root/hack/opa.sh")
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+
+(cd "$root" && go build -trimpath -o "$work/paved" ./cmd/paved)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+
+# OPA gets the library as a bundle plus one rule that evaluates exactly the
+# policies Paved evaluates for admission, in one query.
+mkdir "$work/policies"
+cp -r "$root/policies/library/." "$work/policies/"
+{
+	echo "package paved.decision"
+	echo
+	echo "violations := {"
+	for f in "$root"/policies/library/*/policy.rego; do
+		if grep -q 'targets:.*admission' "$f"; then
+			name=$(basename "$(dirname "$f")")
+			echo "	\"$name\": data.paved.policies.$name.violation,"
+		fi
+	done
+	echo "}"
+} >"$work/policies/decision.rego"
+"$work/paved" policy export --dir "$work/policies" --output "$work/bundle.tar.gz" >/dev/null
+python3 -c 'import json,sys; print(json.dumps({"input": json.load(open(sys.argv[1]))}, separators=(",", ":")))' \
+	"$root/portal/testdata/review-deployment.json" >"$work/opa-input.json"
+
+"$work/paved" serve --data-dir "$work/data" --listen 127.0.0.1:0 --log-level warn --log-format json \
+	--webhook-listen 127.0.0.1:18443 --webhook-cert-file "$work/cert.pem" --webhook-key-file "$work/key.pem" \
+	>"$work/paved.out" 2>"$work/paved.log" &
+"$opa" run --server --addr 127.0.0.1:18181 --log-level error \
+	--tls-cert-file "$work/cert.pem" --tls-private-key-file "$work/key.pem" \
+	--bundle "$work/bundle.tar.gz" >"$work/opa.log" 2>&1 &
+
+paved_url=https://127.0.0.1:18443/admission/validate
+opa_url=https://127.0.0.1:18181/v1/data/paved/decision/violations
+for url in $paved_url $opa_url; do
+	for _ in $(seq 100); do
+		curl -skf -o /dev/null -X POST -d @"$root/portal/testdata/review-deployment.json" "$url" && break
+		sleep 0.1
+	done
+done
+curl -sk -X POST -d @"$root/portal/testdata/review-deployment.json" "$paved_url" | grep -q '"allowed":true'
+curl -sk -X POST -d @"$work/opa-input.json" "$opa_url" | grep -q '"no_latest_tag":\[\]'
+
+load() { # name url body
+	"$hey" -n 2000 -c 8 -m POST -T application/json -D "$3" "$2" >/dev/null # warm up
+	local fixed max
+	fixed=$("$hey" -z "${secs}s" -c 10 -q $((rate / 10)) -m POST -T application/json -D "$3" "$2")
+	max=$("$hey" -z "${secs}s" -c 16 -m POST -T application/json -D "$3" "$2")
+	ms() { awk -v p="$1%" '$1 == p && $2 == "in" { printf "%.2f", $3 * 1000 }' <<<"$fixed"; }
+	rps() { awk '/Requests\/sec/ { printf "%.0f", $2 }' <<<"$1"; }
+	codes() { awk '/Status code distribution/ { on = 1; next } on && /\[/ { printf "%s ", $0 }' <<<"$1"; }
+	echo "| $1 | $(rps "$fixed") | $(ms 50) | $(ms 99) | $(rps "$max") | $(codes "$fixed")|"
+}
+echo "| server | req/s at ${rate}/s | p50 ms | p99 ms | max req/s (16 clients) | status codes |"
+echo "|---|---|---|---|---|---|"
+load "Paved $(git -C "$root" describe --always --dirty)" "$paved_url" "$root/portal/testdata/review-deployment.json"
+load "OPA $("$opa" version | awk '/^Version/ { print $2 }')" "$opa_url" "$work/opa-input.json"
+echo
+echo "paved decisions dropped: $(curl -s "$(awk '{print $NF}' "$work/paved.out" | head -1)/metrics" | awk '/^paved_policy_decisions_dropped_total/ { print $2 }')"
