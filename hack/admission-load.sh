@@ -9,13 +9,13 @@
 #   RATE     requests/s of the fixed-rate run (default 1000)
 #   SECONDS  length of each run (default 30)
 #
-# Needs hey (GOBIN=/tmp/bin go install github.com/rakyll/hey@v0.1.4),
+# Needs vegeta (GOBIN=/tmp/bin go install github.com/tsenart/vegeta/v12@v12.12.0),
 # openssl, and OPA (hack/opa.sh builds it).
 set -euo pipefail
 rate=${1:-1000}
 secs=${2:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
-hey=${HEY:-$(command -v hey || echo /tmp/bin/hey)}
+vegeta=${VEGETA:-$(command -v vegeta || echo /tmp/bin/vegeta)}
 opa=$("$root/hack/opa.sh")
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -44,7 +44,7 @@ cp -r "$root/policies/library/." "$work/policies/"
 python3 -c 'import json,sys; print(json.dumps({"input": json.load(open(sys.argv[1]))}, separators=(",", ":")))' \
 	"$root/portal/testdata/review-deployment.json" >"$work/opa-input.json"
 
-"$work/paved" serve --data-dir "$work/data" --listen 127.0.0.1:0 --log-level warn --log-format json \
+"$work/paved" serve --data-dir "$work/data" --listen 127.0.0.1:18080 --log-level warn --log-format json \
 	--webhook-listen 127.0.0.1:18443 --webhook-cert-file "$work/cert.pem" --webhook-key-file "$work/key.pem" \
 	>"$work/paved.out" 2>"$work/paved.log" &
 "$opa" run --server --addr 127.0.0.1:18181 --log-level error \
@@ -63,18 +63,26 @@ curl -sk -X POST -d @"$root/portal/testdata/review-deployment.json" "$paved_url"
 curl -sk -X POST -d @"$work/opa-input.json" "$opa_url" | grep -q '"no_latest_tag":\[\]'
 
 load() { # name url body
-	"$hey" -n 2000 -c 8 -m POST -T application/json -D "$3" "$2" >/dev/null # warm up
+	local target="POST $2
+Content-Type: application/json
+@$3"
+	attack() { "$vegeta" attack -insecure -duration="$1" -rate="$2" -max-workers=16 <<<"$target"; }
+	attack 5s "$rate" >/dev/null # warm up
 	local fixed max
-	fixed=$("$hey" -z "${secs}s" -c 10 -q $((rate / 10)) -m POST -T application/json -D "$3" "$2")
-	max=$("$hey" -z "${secs}s" -c 16 -m POST -T application/json -D "$3" "$2")
-	ms() { awk -v p="$1%" '$1 == p && $2 == "in" { printf "%.2f", $3 * 1000 }' <<<"$fixed"; }
-	rps() { awk '/Requests\/sec/ { printf "%.0f", $2 }' <<<"$1"; }
-	codes() { awk '/Status code distribution/ { on = 1; next } on && /\[/ { printf "%s ", $0 }' <<<"$1"; }
-	echo "| $1 | $(rps "$fixed") | $(ms 50) | $(ms 99) | $(rps "$max") | $(codes "$fixed")|"
+	fixed=$(attack "${secs}s" "$rate" | "$vegeta" report -type=json)
+	max=$(attack "${secs}s" 0 | "$vegeta" report -type=json)
+	python3 - "$1" "$fixed" "$max" <<'PY'
+import json, sys
+name, fixed, top = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+ms = lambda ns: "%.2f" % (ns / 1e6)
+lat = fixed["latencies"]
+print("| %s | %.0f | %s | %s | %s | %s | %.0f | %s |" % (name, fixed["throughput"], ms(lat["50th"]), ms(lat["90th"]), ms(lat["99th"]),
+      ms(lat["max"]), top["throughput"], ", ".join("%s: %d" % kv for kv in sorted({**fixed["status_codes"]}.items()))))
+PY
 }
-echo "| server | req/s at ${rate}/s | p50 ms | p99 ms | max req/s (16 clients) | status codes |"
-echo "|---|---|---|---|---|---|"
+echo "| server | req/s at ${rate}/s | p50 ms | p90 ms | p99 ms | max ms | max req/s (16 workers) | status codes |"
+echo "|---|---|---|---|---|---|---|---|"
 load "Paved $(git -C "$root" describe --always --dirty)" "$paved_url" "$root/portal/testdata/review-deployment.json"
 load "OPA $("$opa" version | awk '/^Version/ { print $2 }')" "$opa_url" "$work/opa-input.json"
 echo
-echo "paved decisions dropped: $(curl -s "$(awk '{print $NF}' "$work/paved.out" | head -1)/metrics" | awk '/^paved_policy_decisions_dropped_total/ { print $2 }')"
+echo "paved decisions logged / dropped: $(curl -s http://127.0.0.1:18080/metrics | awk '/^paved_policy_decisions_(logged|dropped)_total/ { printf "%s ", $2 }')"

@@ -19,6 +19,21 @@ max_memory := object.get(data.params, ["resources", "max_memory"], "8Gi")
 
 quantity_pattern := `^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`
 
+# The maxima, parsed once per evaluation rather than once per container.
+max_cpu_cores := units.parse(max_cpu)
+
+max_memory_bytes := units.parse_bytes(max_memory)
+
+# Every quantity a main container declares, as text, with where it is.
+quantities contains [c.name, kind, resource, sprintf("%v", [q])] if {
+	some c in k8s.main_containers
+	some kind in ["requests", "limits"]
+	some resource, q in c.resources[kind]
+	resource in {"cpu", "memory"}
+}
+
+valid_quantity(q) if regex.match(quantity_pattern, q)
+
 violation contains msg if {
 	some c in k8s.main_containers
 	some kind in ["requests", "limits"]
@@ -28,26 +43,21 @@ violation contains msg if {
 }
 
 violation contains msg if {
-	some c in k8s.main_containers
-	some kind in ["requests", "limits"]
-	some resource in ["cpu", "memory"]
-	q := c.resources[kind][resource]
-	not regex.match(quantity_pattern, sprintf("%v", [q]))
-	msg := sprintf("%s: container %s has an invalid quantity %v in resources.%s.%s", [k8s.name, c.name, q, kind, resource])
+	some [name, kind, resource, q] in quantities
+	not valid_quantity(q)
+	msg := sprintf("%s: container %s has an invalid quantity %v in resources.%s.%s", [k8s.name, name, q, kind, resource])
 }
 
 violation contains msg if {
-	some c in k8s.main_containers
-	q := sprintf("%v", [c.resources.limits.cpu])
-	regex.match(quantity_pattern, q)
-	units.parse(q) > units.parse(max_cpu)
-	msg := sprintf("%s: container %s limits cpu to %s, above the maximum %s", [k8s.name, c.name, q, max_cpu])
+	some [name, "limits", "cpu", q] in quantities
+	valid_quantity(q)
+	units.parse(q) > max_cpu_cores
+	msg := sprintf("%s: container %s limits cpu to %s, above the maximum %s", [k8s.name, name, q, max_cpu])
 }
 
 violation contains msg if {
-	some c in k8s.main_containers
-	q := sprintf("%v", [c.resources.limits.memory])
-	regex.match(quantity_pattern, q)
-	units.parse_bytes(q) > units.parse_bytes(max_memory)
-	msg := sprintf("%s: container %s limits memory to %s, above the maximum %s", [k8s.name, c.name, q, max_memory])
+	some [name, "limits", "memory", q] in quantities
+	valid_quantity(q)
+	units.parse_bytes(q) > max_memory_bytes
+	msg := sprintf("%s: container %s limits memory to %s, above the maximum %s", [k8s.name, name, q, max_memory])
 }
