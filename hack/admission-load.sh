@@ -85,4 +85,4 @@ echo "|---|---|---|---|---|---|---|---|"
 load "Paved $(git -C "$root" describe --always --dirty)" "$paved_url" "$root/portal/testdata/review-deployment.json"
 load "OPA $("$opa" version | awk '/^Version/ { print $2 }')" "$opa_url" "$work/opa-input.json"
 echo
-echo "paved decisions logged / dropped: $(curl -s http://127.0.0.1:18080/metrics | awk '/^paved_policy_decisions_(logged|dropped)_total/ { printf "%s ", $2 }')"
+echo "paved decision log: $(curl -s http://127.0.0.1:18080/metrics | awk '/^paved_policy_decisions_(logged|dropped)_total/ { sub(/^paved_policy_decisions_/, "", $1); printf "%s=%s ", $1, $2 }')"

@@ -36,7 +36,7 @@ type admissionMetrics struct {
 func newAdmissionMetrics(reg prometheus.Registerer) *admissionMetrics {
 	m := &admissionMetrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "paved_admission_reviews_total", Help: "Admission reviews answered, by result (allowed, denied, error, skipped, invalid).",
+			Name: "paved_admission_reviews_total", Help: "Admission reviews answered, by result (allowed, denied, skipped, invalid).",
 		}, []string{"result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "paved_admission_review_duration_seconds", Help: "Time to answer an admission review, reading included.",
