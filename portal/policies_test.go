@@ -78,7 +78,7 @@ func warnSet(failing bool) map[string]any {
 		test = "count(no_x.violation) == 5"
 	}
 	return map[string]any{"message": "x is out", "data": map[string]any{}, "modules": map[string]string{
-		"no_x.rego": "# METADATA\n# title: No x\n# custom:\n#   targets: [admission, service]\npackage paved.policies.no_x\n\nviolation contains \"x is forbidden\" if input.request.object.x\n",
+		"no_x.rego":      "# METADATA\n# title: No x\n# custom:\n#   targets: [admission, service]\npackage paved.policies.no_x\n\nviolation contains \"x is forbidden\" if input.request.object.x\n",
 		"no_x_test.rego": "package paved.policies.no_x_test\n\nimport data.paved.policies.no_x\n\ntest_x if " + test + "\n",
 		"long_warn.rego": "# METADATA\n# title: Long warning\n# custom:\n#   enforcement: warn\n#   targets: [admission]\npackage paved.policies.long_warn\n\n" +
 			"violation contains msg if {\n\tinput.request.object.y\n\tmsg := concat(\"\", [\"this warning is long \" | some _ in numbers.range(1, 20)])\n}\n",
