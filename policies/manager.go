@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paved-dev/paved"
@@ -28,6 +29,9 @@ type Manager struct {
 	syncMu sync.Mutex
 	// lastSyncErr is the last Sync failure logged, to log each once.
 	lastSyncErr string
+	// activated is the version this replica just compiled and activated,
+	// so the Sync that installs it does not compile it again.
+	activated atomic.Pointer[Loaded]
 }
 
 // RefusedError is a version that may not be stored or activated, with
@@ -117,7 +121,8 @@ func (m *Manager) Activate(ctx context.Context, set string, version int, action 
 		return SetState{}, err
 	}
 	what := fmt.Sprintf("%s@%d", set, version)
-	if _, err := compileOrRefuse(ctx, v.Source, what); err != nil {
+	compiled, err := compileOrRefuse(ctx, v.Source, what)
+	if err != nil {
 		return SetState{}, err
 	}
 	results, err := Test(ctx, v.Source)
@@ -132,6 +137,7 @@ func (m *Manager) Activate(ctx context.Context, set string, version int, action 
 		return SetState{}, err
 	}
 	m.Log.Info("policy version activated", "set", set, "version", version, "action", action, "tests", len(results))
+	m.activated.Store(&Loaded{Set: set, Version: version, Compiled: compiled})
 	return state, m.Sync(ctx)
 }
 
@@ -188,6 +194,9 @@ func (m *Manager) Sync(ctx context.Context) error {
 func (m *Manager) load(ctx context.Context, current *Snapshot, ref ActiveRef) (*Loaded, error) {
 	if prev := current.loaded(ref.Set); prev != nil && prev.Version == ref.Version {
 		return &Loaded{Set: ref.Set, Version: ref.Version, Generation: ref.Generation, Compiled: prev.Compiled}, nil
+	}
+	if a := m.activated.Load(); a != nil && a.Set == ref.Set && a.Version == ref.Version {
+		return &Loaded{Set: ref.Set, Version: ref.Version, Generation: ref.Generation, Compiled: a.Compiled}, nil
 	}
 	v, err := m.Store.Version(ctx, ref.Set, ref.Version)
 	if err != nil {
