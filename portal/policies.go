@@ -129,11 +129,7 @@ func (s *Server) createPolicyVersion(c echo.Context) error {
 }
 
 func (s *Server) getPolicyVersion(c echo.Context) error {
-	m, err := s.policyManager()
-	if err != nil {
-		return err
-	}
-	n, err := versionParam(c.Param("version"), "version")
+	m, n, err := s.versionRoute(c)
 	if err != nil {
 		return err
 	}
@@ -161,11 +157,7 @@ func (s *Server) validatePolicies(c echo.Context) error {
 }
 
 func (s *Server) testPolicyVersion(c echo.Context) error {
-	m, err := s.policyManager()
-	if err != nil {
-		return err
-	}
-	n, err := versionParam(c.Param("version"), "version")
+	m, n, err := s.versionRoute(c)
 	if err != nil {
 		return err
 	}
@@ -180,11 +172,7 @@ func (s *Server) testPolicyVersion(c echo.Context) error {
 }
 
 func (s *Server) previewPolicyVersion(c echo.Context) error {
-	m, err := s.policyManager()
-	if err != nil {
-		return err
-	}
-	n, err := versionParam(c.Param("version"), "version")
+	m, n, err := s.versionRoute(c)
 	if err != nil {
 		return err
 	}
@@ -211,11 +199,7 @@ func (s *Server) previewPolicyVersion(c echo.Context) error {
 }
 
 func (s *Server) activatePolicyVersion(c echo.Context) error {
-	m, err := s.policyManager()
-	if err != nil {
-		return err
-	}
-	n, err := versionParam(c.Param("version"), "version")
+	m, n, err := s.versionRoute(c)
 	if err != nil {
 		return err
 	}
@@ -382,6 +366,16 @@ func (s *Server) policyAudit(c echo.Context) error {
 		out["cluster"] = "not configured: set --kubeconfig (or run in a pod) to audit live objects"
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// versionRoute reads the manager and the {version} of a version route.
+func (s *Server) versionRoute(c echo.Context) (*policies.Manager, int, error) {
+	m, err := s.policyManager()
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := versionParam(c.Param("version"), "version")
+	return m, n, err
 }
 
 func versionParam(v, field string) (int, error) {
