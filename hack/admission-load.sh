@@ -44,6 +44,12 @@ cp -r "$root/policies/library/." "$work/policies/"
 python3 -c 'import json,sys; print(json.dumps({"input": json.load(open(sys.argv[1]))}, separators=(",", ":")))' \
 	"$root/portal/testdata/review-deployment.json" >"$work/opa-input.json"
 
+for port in 18080 18443 18181; do
+	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+		echo "port $port is in use: stop whatever listens there first" >&2
+		exit 1
+	fi
+done
 "$work/paved" serve --data-dir "$work/data" --listen 127.0.0.1:18080 --log-level warn --log-format json \
 	--webhook-listen 127.0.0.1:18443 --webhook-cert-file "$work/cert.pem" --webhook-key-file "$work/key.pem" \
 	>"$work/paved.out" 2>"$work/paved.log" &
@@ -68,8 +74,10 @@ Content-Type: application/json
 @$3"
 	attack() { "$vegeta" attack -insecure -duration="$1" -rate="$2" -max-workers=16 <<<"$target"; }
 	attack 5s "$rate" >/dev/null # warm up
-	local fixed max
+	local fixed max before after
+	before=$(server_hist)
 	fixed=$(attack "${secs}s" "$rate" | "$vegeta" report -type=json)
+	after=$(server_hist)
 	max=$(attack "${secs}s" 0 | "$vegeta" report -type=json)
 	python3 - "$1" "$fixed" "$max" <<'PY'
 import json, sys
@@ -79,10 +87,25 @@ lat = fixed["latencies"]
 print("| %s | %.0f | %s | %s | %s | %s | %.0f | %s |" % (name, fixed["throughput"], ms(lat["50th"]), ms(lat["90th"]), ms(lat["99th"]),
       ms(lat["max"]), top["throughput"], ", ".join("%s: %d" % kv for kv in sorted({**fixed["status_codes"]}.items()))))
 PY
+	if [[ $2 == "$paved_url" ]]; then
+		read -r b2 bn <<<"$before"
+		read -r a2 an <<<"$after"
+		server_side="Paved's own histogram over the ${rate}/s run: $((a2 - b2)) of $((an - bn)) reviews answered within 2 ms"
+	fi
 }
+
+# server_hist prints Paved's count of reviews answered within 2 ms, and all.
+server_hist() {
+	curl -s http://127.0.0.1:18080/metrics | awk '
+		/^paved_admission_review_duration_seconds_bucket\{le="0.002"\}/ { le2 = $2 }
+		/^paved_admission_review_duration_seconds_count/ { n = $2 }
+		END { printf "%d %d\n", le2, n }'
+}
+server_side=""
 echo "| server | req/s at ${rate}/s | p50 ms | p90 ms | p99 ms | max ms | max req/s (16 workers) | status codes |"
 echo "|---|---|---|---|---|---|---|---|"
 load "Paved $(git -C "$root" describe --always --dirty)" "$paved_url" "$root/portal/testdata/review-deployment.json"
 load "OPA $("$opa" version | awk '/^Version/ { print $2 }')" "$opa_url" "$work/opa-input.json"
 echo
+echo "$server_side"
 echo "paved decision log: $(curl -s http://127.0.0.1:18080/metrics | awk '/^paved_policy_decisions_(logged|dropped)_total/ { sub(/^paved_policy_decisions_/, "", $1); printf "%s=%s ", $1, $2 }')"

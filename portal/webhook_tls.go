@@ -28,33 +28,29 @@ const (
 	webhookCAKeyFile = "webhook-ca-key.pem"
 )
 
-// WebhookTLS returns the admission listener's TLS configuration and the
-// PEM bundle the API server must trust (the webhook's caBundle): the
-// configured certificate, or one issued by Paved's own CA.
-func WebhookTLS(cfg Config) (*tls.Config, []byte, error) {
+// WebhookTLS returns the admission listener's TLS configuration: the
+// configured certificate, or one issued by Paved's own CA (whose bundle
+// WebhookCABundle returns).
+func WebhookTLS(cfg Config) (*tls.Config, error) {
 	if (cfg.WebhookCertFile == "") != (cfg.WebhookKeyFile == "") {
-		return nil, nil, paved.Invalid("invalid configuration", paved.Detail{Field: "--webhook-cert-file", Reason: "give both --webhook-cert-file and --webhook-key-file, or neither"})
+		return nil, paved.Invalid("invalid configuration", paved.Detail{Field: "--webhook-cert-file", Reason: "give both --webhook-cert-file and --webhook-key-file, or neither"})
 	}
 	if cfg.WebhookCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.WebhookCertFile, cfg.WebhookKeyFile)
 		if err != nil {
-			return nil, nil, paved.Invalid("cannot load the webhook certificate", paved.Detail{Field: "--webhook-cert-file", Reason: err.Error()})
+			return nil, paved.Invalid("cannot load the webhook certificate", paved.Detail{Field: "--webhook-cert-file", Reason: err.Error()})
 		}
-		bundle, err := os.ReadFile(cfg.WebhookCertFile)
-		if err != nil {
-			return nil, nil, err
-		}
-		return serverTLS(cert), bundle, nil
+		return serverTLS(cert), nil
 	}
-	ca, caPEM, err := loadOrCreateCA(cfg.DataDir)
+	ca, _, err := loadOrCreateCA(cfg.DataDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cert, err := issueServing(ca, webhookHosts(cfg))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return serverTLS(cert), caPEM, nil
+	return serverTLS(cert), nil
 }
 
 // WebhookCABundle returns the caBundle for the webhook configuration,

@@ -92,7 +92,7 @@ func listenWebhook(cfg portal.Config, log *slog.Logger) (net.Listener, *tls.Conf
 	if cfg.WebhookListen == "" {
 		return nil, nil, nil
 	}
-	tlsConfig, _, err := portal.WebhookTLS(cfg)
+	tlsConfig, err := portal.WebhookTLS(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
