@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,6 +66,45 @@ func Kubernetes(tb testing.TB) *ControlPlane {
 		}
 	})
 	return cp
+}
+
+var shared struct {
+	once sync.Once
+	cp   *ControlPlane
+	err  error
+}
+
+// SharedKubernetes starts one control plane for the whole test binary on
+// first use and returns it to every later caller. Call StopShared from
+// TestMain after m.Run. Tests sharing it must use their own namespaces and
+// names.
+func SharedKubernetes(tb testing.TB) *ControlPlane {
+	tb.Helper()
+	shared.once.Do(func() { shared.cp, shared.err = StartControlPlane() })
+	if errors.Is(shared.err, errNoAssets) {
+		requirePart(tb, "%v", shared.err)
+	}
+	if shared.err != nil {
+		tb.Fatal(shared.err)
+	}
+	return shared.cp
+}
+
+// StopShared stops the control plane SharedKubernetes started, if any.
+func StopShared() error {
+	if shared.cp == nil {
+		return nil
+	}
+	return shared.cp.Stop()
+}
+
+// InstallCRDs installs the CustomResourceDefinitions in the YAML files and
+// waits until the API server serves them.
+func (cp *ControlPlane) InstallCRDs(tb testing.TB, paths ...string) {
+	tb.Helper()
+	if _, err := envtest.InstallCRDs(cp.Config, envtest.CRDInstallOptions{Paths: paths, ErrorIfPathMissing: true}); err != nil {
+		tb.Fatalf("install CRDs from %v: %v", paths, err)
+	}
 }
 
 // Namespace creates a namespace with a generated name for one test. envtest
