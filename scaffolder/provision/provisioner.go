@@ -89,6 +89,13 @@ func (p *Provisioner) Provision(ctx context.Context, r Request) ([]Environment, 
 	if err != nil {
 		return nil, err
 	}
+	if r.keepPipeline {
+		for i, t := range targets {
+			if prev, err := p.store.Get(ctx, t.Service, t.Environment); err == nil && prev.Pipeline != "" {
+				targets[i].Pipeline, targets[i].RepoURL = prev.Pipeline, prev.RepoURL
+			}
+		}
+	}
 	for _, t := range targets {
 		if err := p.preflight(ctx, t); err != nil {
 			return nil, err

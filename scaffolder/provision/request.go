@@ -26,6 +26,9 @@ type Request struct {
 	Cluster string `json:"cluster,omitempty"`
 	// Viewers are groups bound to view besides the configured ones.
 	Viewers []string `json:"viewers,omitempty"`
+	// keepPipeline makes environments already provisioned with a pipeline
+	// keep it when the request names none (kube:namespace).
+	keepPipeline bool
 }
 
 // Target is one environment of a request, resolved against the settings:

@@ -120,17 +120,22 @@ var providerNames = []string{ArgoCD, Tekton, Flux}
 // DefaultSettings are what a platform team gets without configuring
 // anything: dev, staging and prod on the default cluster.
 func DefaultSettings() Settings {
-	small := Profile{Cluster: DefaultCluster, PodSecurity: "baseline",
-		Quota: map[string]string{"requests.cpu": "4", "requests.memory": "8Gi", "limits.cpu": "8", "limits.memory": "16Gi", "pods": "50"},
-		Limits: ContainerLimits{
-			Default:        map[string]string{"cpu": "500m", "memory": "512Mi"},
-			DefaultRequest: map[string]string{"cpu": "100m", "memory": "128Mi"},
-			Max:            map[string]string{"cpu": "2", "memory": "4Gi"},
-		}}
-	dev, staging, prod := small, small, small
-	dev.Name, staging.Name, prod.Name = "dev", "staging", "prod"
-	prod.PodSecurity = "restricted"
-	prod.Quota = map[string]string{"requests.cpu": "16", "requests.memory": "32Gi", "limits.cpu": "32", "limits.memory": "64Gi", "pods": "200"}
+	// Each profile gets maps of its own: configuring one must not change
+	// another.
+	profile := func(name, podSecurity string, quota map[string]string) Profile {
+		return Profile{Name: name, Cluster: DefaultCluster, PodSecurity: podSecurity, Quota: quota,
+			Limits: ContainerLimits{
+				Default:        map[string]string{"cpu": "500m", "memory": "512Mi"},
+				DefaultRequest: map[string]string{"cpu": "100m", "memory": "128Mi"},
+				Max:            map[string]string{"cpu": "2", "memory": "4Gi"},
+			}}
+	}
+	small := func() map[string]string {
+		return map[string]string{"requests.cpu": "4", "requests.memory": "8Gi", "limits.cpu": "8", "limits.memory": "16Gi", "pods": "50"}
+	}
+	dev, staging := profile("dev", "baseline", small()), profile("staging", "baseline", small())
+	prod := profile("prod", "restricted",
+		map[string]string{"requests.cpu": "16", "requests.memory": "32Gi", "limits.cpu": "32", "limits.memory": "64Gi", "pods": "200"})
 	return Settings{
 		NamespacePattern:     "{team}-{service}-{env}",
 		TeamGroup:            "{team}",
