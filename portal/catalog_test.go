@@ -34,7 +34,7 @@ func newCatalogServer(t *testing.T, dialect database.Dialect) (*Server, *catalog
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewServer(cfg, testsupport.DiscardLogger(), db, Catalog{Store: store, Ingester: in}, Policies{}), store
+	return NewServer(cfg, testsupport.DiscardLogger(), db, Services{Catalog: Catalog{Store: store, Ingester: in}}), store
 }
 
 func sign(body string) string {

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/scaffolder/provision"
 )
 
 // Config is everything `paved serve` can be told. Each field is set by one
@@ -47,8 +48,11 @@ type Config struct {
 	PolicyDecisionRetention time.Duration
 	PolicyDecisionQueue     int
 	PolicyAuditInterval     time.Duration
-	// Kubeconfig is the cluster Paved audits (and, later, provisions).
+	// Kubeconfig is the default cluster Paved audits and provisions into.
 	Kubeconfig string
+	// Provisioning is the config file's provisioning: section (environments,
+	// profiles, named clusters, pipelines), defaults when absent.
+	Provisioning provision.Settings
 }
 
 // setting is one configuration knob. Its name is the flag and the YAML key;
@@ -157,7 +161,7 @@ var settings = []setting{
 		c.PolicyAuditInterval = d
 		return err
 	}},
-	{name: "kubeconfig", def: "", usage: "kubeconfig of the cluster Paved audits; empty uses the in-cluster service account when running in a pod, otherwise no cluster", set: func(c *Config, v string) error {
+	{name: "kubeconfig", def: "", usage: "kubeconfig of the default cluster Paved audits and provisions into (named clusters go in the config file's provisioning.clusters); empty uses the in-cluster service account when running in a pod, otherwise no cluster", set: func(c *Config, v string) error {
 		c.Kubeconfig = v
 		return nil
 	}},
@@ -213,17 +217,22 @@ func LoadConfigArgs(command string, args []string, getenv func(string) string) (
 }
 
 func buildConfig(flags map[string]string, getenv func(string) string) (Config, error) {
-	var c Config
+	c := Config{Provisioning: provision.DefaultSettings()}
 	for _, s := range settings {
 		if err := s.set(&c, s.def); err != nil {
 			return Config{}, fmt.Errorf("default for %s: %w", s.name, err) // a bug, not input
 		}
 	}
 	path := firstNonEmpty(flags[configSetting], getenv(settingByName(configSetting).env()))
+	var doc *yaml.Node
 	if path != "" {
-		if err := applyConfigFile(&c, path); err != nil {
+		var err error
+		if doc, err = applyConfigFile(&c, path); err != nil {
 			return Config{}, err
 		}
+	}
+	if err := c.Provisioning.Validate(); err != nil {
+		return Config{}, withLines(err, path, doc)
 	}
 	for _, s := range settings {
 		if v := getenv(s.env()); v != "" {
@@ -263,39 +272,45 @@ func parseFlags(command string, args []string) (map[string]string, []string, err
 
 // applyConfigFile reads path as a YAML mapping of setting names to values.
 // Unknown keys are errors, so typos do not silently fall back to defaults.
-func applyConfigFile(c *Config, path string) error {
+func applyConfigFile(c *Config, path string) (*yaml.Node, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return paved.Invalid("cannot read config file", paved.Detail{Field: "config", Reason: err.Error()})
+		return nil, paved.Invalid("cannot read config file", paved.Detail{Field: "config", Reason: err.Error()})
 	}
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil // an empty file sets nothing
+			return nil, nil // an empty file sets nothing
 		}
-		return paved.Invalid("config file "+path+" is not valid YAML", paved.Detail{Reason: err.Error()})
+		return nil, paved.Invalid("config file "+path+" is not valid YAML", paved.Detail{Reason: err.Error()})
 	}
 	if len(doc.Content) == 0 {
-		return nil
+		return nil, nil
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return invalidSetting(path, root.Line, errors.New("want a mapping of setting names to values"))
+		return nil, invalidSetting(path, root.Line, errors.New("want a mapping of setting names to values"))
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i], root.Content[i+1]
+		if key.Value == provisioningKey {
+			if err := decodeProvisioning(&c.Provisioning, path, data); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		s, ok := settingByNameOK(key.Value)
 		if !ok || s.name == configSetting {
-			return invalidSetting(path+": "+key.Value, key.Line, fmt.Errorf("unknown setting; known: %s", fileKeys()))
+			return nil, invalidSetting(path+": "+key.Value, key.Line, fmt.Errorf("unknown setting; known: %s, %s", fileKeys(), provisioningKey))
 		}
 		if val.Kind != yaml.ScalarNode {
-			return invalidSetting(path+": "+key.Value, val.Line, errors.New("want a single value"))
+			return nil, invalidSetting(path+": "+key.Value, val.Line, errors.New("want a single value"))
 		}
 		if err := s.set(c, val.Value); err != nil {
-			return invalidSetting(path+": "+key.Value, val.Line, err)
+			return nil, invalidSetting(path+": "+key.Value, val.Line, err)
 		}
 	}
-	return nil
+	return root, nil
 }
 
 func invalidSetting(field string, line int, err error) error {

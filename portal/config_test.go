@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/scaffolder/provision"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -25,7 +26,11 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	want := Config{Listen: "127.0.0.1:8080", DataDir: "./paved-data", LogFormat: "auto", LogLevel: slog.LevelInfo, ShutdownTimeout: 30 * time.Second, CatalogRefreshInterval: 5 * time.Minute,
 		WebhookFailurePolicy: "Ignore", Namespace: "paved", PolicyExemptNamespaces: []string{"kube-system"}, PolicyEvalTimeout: time.Second,
-		PolicySyncInterval: time.Second, PolicyDecisionRetention: 168 * time.Hour, PolicyDecisionQueue: 10000, PolicyAuditInterval: 10 * time.Minute}
+		PolicySyncInterval: time.Second, PolicyDecisionRetention: 168 * time.Hour, PolicyDecisionQueue: 10000, PolicyAuditInterval: 10 * time.Minute,
+		Provisioning: provision.DefaultSettings()}
+	if err := want.Provisioning.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
 	}
@@ -138,4 +143,70 @@ func TestConfigurationDocsMatchSettings(t *testing.T) {
 		return
 	}
 	t.Fatalf("%s is out of date with the settings; run: go test ./portal -run ConfigurationDocs -update\n\nwant:\n%s", path, SettingsTable())
+}
+
+func TestLoadConfigProvisioning(t *testing.T) {
+	file := writeConfig(t, `listen: 127.0.0.1:1001
+provisioning:
+  namespacePattern: "{service}-{env}"
+  mesh: linkerd
+  reconcileInterval: 2m
+  clusters:
+    eu:
+      kubeconfig: /etc/paved/eu.kubeconfig
+      context: eu-prod
+  environments:
+    - name: dev
+      cluster: default
+      podSecurity: baseline
+      quota: {pods: "10"}
+    - name: prod
+      cluster: eu
+      podSecurity: restricted
+      pipeline: argocd
+      quota: {requests.cpu: "8"}
+      limits:
+        max: {cpu: "4"}
+`)
+	c, err := LoadConfig("serve", []string{"--config", file}, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Provisioning
+	if c.Listen != "127.0.0.1:1001" || p.NamespacePattern != "{service}-{env}" || p.Mesh != "linkerd" || p.ReconcileInterval != 2*time.Minute {
+		t.Errorf("settings = %+v", p)
+	}
+	if !reflect.DeepEqual(p.MeshNamespaces, []string{"linkerd"}) || p.TeamGroup != "{team}" {
+		t.Errorf("defaults not kept or derived: mesh namespaces %v, team group %q", p.MeshNamespaces, p.TeamGroup)
+	}
+	if p.Clusters["eu"].Context != "eu-prod" || len(p.Environments) != 2 || p.Environments[1].Cluster != "eu" ||
+		p.Environments[1].Quota["requests.cpu"] != "8" || p.Environments[1].Limits.Max["cpu"] != "4" {
+		t.Errorf("clusters %+v, environments %+v", p.Clusters, p.Environments)
+	}
+}
+
+// Mistakes in the provisioning section name the key and its line.
+func TestLoadConfigProvisioningErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name, file string
+		line       int
+		says       string
+	}{
+		{"unknown key", "provisioning:\n  mesh: istio\n  namespacePatern: x\n", 3, "namespacePatern is not a provisioning setting"},
+		{"unknown profile key", "provisioning:\n  environments:\n    - name: dev\n      quotas: {}\n", 4, "quotas is not a provisioning setting"},
+		{"bad quantity", "provisioning:\n  environments:\n    - name: dev\n      cluster: default\n      podSecurity: baseline\n      quota:\n        requests.cpu: lots\n", 7, "is not a quantity"},
+		{"unknown cluster", "provisioning:\n  environments:\n    - name: dev\n      cluster: eu\n      podSecurity: baseline\n", 4, `"eu" is not one of default`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadConfig("serve", []string{"--config", writeConfig(t, tt.file)}, envOf(nil))
+			var pe *paved.Error
+			if !errors.As(err, &pe) || len(pe.Details) == 0 {
+				t.Fatalf("err = %v, want an invalid configuration", err)
+			}
+			d := pe.Details[0]
+			if d.Line != tt.line || !strings.Contains(d.Reason, tt.says) {
+				t.Errorf("detail = %+v, want line %d saying %q", d, tt.line, tt.says)
+			}
+		})
+	}
 }

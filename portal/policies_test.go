@@ -45,7 +45,7 @@ func newPolicyServer(t *testing.T, dialect database.Dialect, env map[string]stri
 	}
 	adm := &policies.Admitter{Engine: mgr.Engine, Decisions: log, Exempt: exempt, Timeout: cfg.PolicyEvalTimeout,
 		FailOpen: cfg.WebhookFailurePolicy == "Ignore", Log: testsupport.DiscardLogger()}
-	s := NewServer(cfg, testsupport.DiscardLogger(), db, Catalog{}, Policies{Manager: mgr, Decisions: log, Admitter: adm})
+	s := NewServer(cfg, testsupport.DiscardLogger(), db, Services{Policies: Policies{Manager: mgr, Decisions: log, Admitter: adm}})
 	return &policyServer{Server: s, mgr: mgr, webhook: &admissionHandler{admitter: adm, metrics: s.admission, log: testsupport.DiscardLogger()}}
 }
 

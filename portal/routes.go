@@ -49,4 +49,13 @@ func (s *Server) routes() {
 	pol.POST("/evaluate", s.evaluatePolicies)
 	pol.GET("/decisions", s.listPolicyDecisions)
 	pol.GET("/audit", s.policyAudit)
+
+	// Provisioning: namespaces and pipelines per service and environment.
+	prov := e.Group("/api/provisioning")
+	prov.GET("", s.provisioningStatus)
+	prov.POST("/environments", s.provisionEnvironments)
+	prov.GET("/environments", s.listEnvironments)
+	prov.GET("/environments/:service/:env", s.getEnvironment)
+	prov.POST("/environments/:service/:env/reconcile", s.reconcileEnvironment)
+	prov.DELETE("/environments/:service/:env", s.deprovisionEnvironment)
 }

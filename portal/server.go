@@ -24,25 +24,35 @@ const maxBodyBytes = "10M"
 
 // Server serves the web UI and REST API.
 type Server struct {
-	echo     *echo.Echo
-	cfg      Config
-	log      *slog.Logger
-	db       *database.DB
-	registry *prometheus.Registry
-	catalog  Catalog
-	policies Policies
+	echo         *echo.Echo
+	cfg          Config
+	log          *slog.Logger
+	db           *database.DB
+	registry     *prometheus.Registry
+	catalog      Catalog
+	policies     Policies
+	provisioning Provisioning
 	// admission counts the webhook's decisions.
 	admission *admissionMetrics
 }
 
+// Services are the domain parts the server exposes; a zero part answers
+// its routes with "not running in this server".
+type Services struct {
+	Catalog      Catalog
+	Policies     Policies
+	Provisioning Provisioning
+}
+
 // NewServer builds the HTTP server from its dependencies. It does not listen.
-func NewServer(cfg Config, log *slog.Logger, db *database.DB, cat Catalog, pol Policies) *Server {
+func NewServer(cfg Config, log *slog.Logger, db *database.DB, svc Services) *Server {
+	cat, pol := svc.Catalog, svc.Policies
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Log the peer's address, not X-Forwarded-For, which any client can
 	// forge; trusting a proxy's header needs a trusted-proxies setting.
 	e.IPExtractor = echo.ExtractIPDirect()
-	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry(), catalog: cat, policies: pol}
+	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry(), catalog: cat, policies: pol, provisioning: svc.Provisioning}
 	s.admission = newAdmissionMetrics(s.registry)
 	if pol.Admitter != nil && pol.Admitter.UnknownKind == nil {
 		pol.Admitter.UnknownKind = func(kind string) { s.admission.unknownKind.WithLabelValues(kind).Inc() }

@@ -28,7 +28,7 @@ func newTestServer(t *testing.T, db *database.DB) (*Server, *testsupport.SyncBuf
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewServer(cfg, NewLogger(logs, "json", slog.LevelDebug), db, Catalog{}, Policies{})
+	s := NewServer(cfg, NewLogger(logs, "json", slog.LevelDebug), db, Services{})
 	s.echo.GET("/test/invalid", func(echo.Context) error {
 		return paved.Invalid("entity is invalid", paved.Detail{Field: "metadata.name", Line: 4, Reason: "must be 1-63 characters"})
 	})

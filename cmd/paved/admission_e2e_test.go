@@ -128,7 +128,7 @@ func TestAdmissionWebhookEndToEnd(t *testing.T) {
 	if err := svc.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := portal.NewServer(cfg, log, db, svc.catalog, svc.policies)
+	srv := portal.NewServer(cfg, log, db, svc.portal())
 	ln, tlsConfig, err := listenWebhook(cfg, log)
 	if err != nil {
 		t.Fatal(err)

@@ -60,7 +60,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := svc.start(ctx); err != nil {
 		return err
 	}
-	srv := portal.NewServer(cfg, log, db, svc.catalog, svc.policies)
+	srv := portal.NewServer(cfg, log, db, svc.portal())
 	url := "http://" + ln.Addr().String()
 	log.Info("paved ready", "url", url, "version", version, "database", db.Dialect, "where", db.Where,
 		"schema_version", st.Current, "policies", svc.policies.Manager.Engine.Snapshot().Revision,

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
+	"k8s.io/client-go/rest"
 
 	"github.com/paved-dev/paved/catalog"
 	"github.com/paved-dev/paved/internal/database"
@@ -15,6 +19,7 @@ import (
 	"github.com/paved-dev/paved/internal/kube"
 	"github.com/paved-dev/paved/policies"
 	"github.com/paved-dev/paved/portal"
+	"github.com/paved-dev/paved/scaffolder/provision"
 )
 
 // scheduleEvery is how often the leader looks for locations due a refresh.
@@ -22,11 +27,17 @@ const scheduleEvery = 30 * time.Second
 
 // services are the long-lived parts serve builds around the database.
 type services struct {
-	catalog  portal.Catalog
-	policies portal.Policies
-	queue    *jobs.Queue
-	cfg      portal.Config
-	loops    sync.WaitGroup
+	catalog      portal.Catalog
+	policies     portal.Policies
+	provisioning portal.Provisioning
+	queue        *jobs.Queue
+	cfg          portal.Config
+	loops        sync.WaitGroup
+}
+
+// portal is what the HTTP server exposes.
+func (s *services) portal() portal.Services {
+	return portal.Services{Catalog: s.catalog, Policies: s.policies, Provisioning: s.provisioning}
 }
 
 // newServices builds the catalog and the job queue that refreshes it.
@@ -47,7 +58,15 @@ func newServices(db *database.DB, cfg portal.Config, log *slog.Logger) (*service
 		func() (river.JobArgs, *river.InsertOpts) { return catalog.ScheduleArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true})}
 
-	pol, err := newPolicies(db, cfg, log)
+	restCfg, err := kube.Config(cfg.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := newPolicies(db, cfg, restCfg, log)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := newProvisioning(db, cfg, restCfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -63,12 +82,12 @@ func newServices(db *database.DB, cfg portal.Config, log *slog.Logger) (*service
 		return nil, err
 	}
 	sched.Queue = queue
-	return &services{catalog: portal.Catalog{Store: store, Ingester: ingester, Queue: queue}, policies: pol, queue: queue, cfg: cfg}, nil
+	return &services{catalog: portal.Catalog{Store: store, Ingester: ingester, Queue: queue}, policies: pol, provisioning: prov, queue: queue, cfg: cfg}, nil
 }
 
 // newPolicies builds the policy engine, its decision log and the admitter;
 // Live is set when a cluster is configured.
-func newPolicies(db *database.DB, cfg portal.Config, log *slog.Logger) (portal.Policies, error) {
+func newPolicies(db *database.DB, cfg portal.Config, restCfg *rest.Config, log *slog.Logger) (portal.Policies, error) {
 	store := policies.NewStore(db)
 	plog := log.With("component", "policies")
 	mgr := &policies.Manager{Store: store, Engine: policies.NewEngine(), Log: plog}
@@ -80,10 +99,6 @@ func newPolicies(db *database.DB, cfg portal.Config, log *slog.Logger) (portal.P
 	admitter := &policies.Admitter{Engine: mgr.Engine, Decisions: decisions, Exempt: exempt,
 		Timeout: cfg.PolicyEvalTimeout, FailOpen: cfg.WebhookFailurePolicy == "Ignore", Log: plog}
 	pol := portal.Policies{Manager: mgr, Decisions: decisions, Admitter: admitter}
-	restCfg, err := kube.Config(cfg.Kubeconfig)
-	if err != nil {
-		return pol, err
-	}
 	if restCfg != nil {
 		live, err := policies.NewClusterObjects(restCfg, exempt)
 		if err != nil {
@@ -92,6 +107,46 @@ func newPolicies(db *database.DB, cfg portal.Config, log *slog.Logger) (portal.P
 		pol.Live = live
 	}
 	return pol, nil
+}
+
+// newProvisioning connects the default cluster (restCfg, nil for none)
+// and the named ones; with a cluster it also builds the reconciler, whose
+// Lease lives in Paved's own namespace on the default (or first) cluster.
+func newProvisioning(db *database.DB, cfg portal.Config, restCfg *rest.Config, log *slog.Logger) (portal.Provisioning, error) {
+	plog := log.With("component", "provisioning")
+	clusters, err := provision.ConnectClusters(&cfg.Provisioning, restCfg)
+	if err != nil {
+		return portal.Provisioning{}, err
+	}
+	p, err := provision.New(cfg.Provisioning, clusters, provision.NewStore(db), plog)
+	if err != nil {
+		return portal.Provisioning{}, err
+	}
+	p.Identity = replicaIdentity()
+	if !p.Enabled() {
+		plog.Info(provision.ErrOff.Message)
+		return portal.Provisioning{Provisioner: p}, nil
+	}
+	home, ok := p.Cluster(provision.DefaultCluster)
+	if !ok {
+		home, _ = p.Cluster(p.ClusterNames()[0])
+	}
+	r := &provision.Reconciler{Provisioner: p, Cluster: home, Namespace: cfg.Namespace, Identity: p.Identity,
+		Interval: cfg.Provisioning.ReconcileInterval, Log: plog}
+	return portal.Provisioning{Provisioner: p, Reconciler: r}, nil
+}
+
+// replicaIdentity names this process in the reconciler's Lease and in
+// drift records: the host name (the pod name in a cluster) and a random
+// suffix, so two processes on one host differ.
+func replicaIdentity() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "paved"
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
 }
 
 // start loads the active policies (installing the default library on a
@@ -106,6 +161,10 @@ func (s *services) start(ctx context.Context) error {
 	s.loops.Add(2)
 	go func() { defer s.loops.Done(); s.policies.Manager.Run(ctx, s.cfg.PolicySyncInterval) }()
 	go func() { defer s.loops.Done(); s.policies.Decisions.Run(ctx) }()
+	if r := s.provisioning.Reconciler; r != nil {
+		s.loops.Add(1)
+		go func() { defer s.loops.Done(); r.Run(ctx) }()
+	}
 	return nil
 }
 

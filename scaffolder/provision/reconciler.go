@@ -31,9 +31,9 @@ type Reconciler struct {
 
 	triggerOnce sync.Once
 	trigger     chan struct{}
-	leading atomic.Bool
-	passes  atomic.Int64
-	drift   atomic.Int64
+	leading     atomic.Bool
+	passes      atomic.Int64
+	drift       atomic.Int64
 }
 
 // DefaultLeaseName is the Lease the reconcilers of one Paved installation

@@ -45,10 +45,10 @@ type Environment struct {
 
 // DriftEvent is one object the reconciler found changed and put back.
 type DriftEvent struct {
-	ID          int64        `json:"id"`
-	Service     string       `json:"service"`
-	Environment string       `json:"environment"`
-	Object      ObjectRef    `json:"object"`
+	ID          int64     `json:"id"`
+	Service     string    `json:"service"`
+	Environment string    `json:"environment"`
+	Object      ObjectRef `json:"object"`
 	// Reason is DriftChanged or DriftDeleted.
 	Reason string       `json:"reason"`
 	Fields []FieldDrift `json:"fields"`
