@@ -87,11 +87,11 @@ func (c *Cluster) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstruc
 }
 
 // applyAll applies objs, the first (the namespace) before the others,
-// which go concurrently. previous holds resourceVersions of the last apply,
+// which go concurrently. previous holds resourceVersions of earlier applies,
 // to tell changed objects from unchanged ones. It stops at the first
 // refusal and reports every object's state; the error says which object
 // the server refused and why.
-func (c *Cluster) applyAll(ctx context.Context, objs []Object, previous map[ObjectRef]string) ([]ObjectStatus, error) {
+func (c *Cluster) applyAll(ctx context.Context, objs []Object, previous map[versionKey]bool) ([]ObjectStatus, error) {
 	out := make([]ObjectStatus, len(objs))
 	for i, o := range objs {
 		out[i] = ObjectStatus{ObjectRef: o.ObjectRef, State: StatePending}
@@ -106,7 +106,7 @@ func (c *Cluster) applyAll(ctx context.Context, objs []Object, previous map[Obje
 			return refusal(c.Name, objs[i].ObjectRef, err)
 		}
 		out[i].ResourceVersion, out[i].State = rv, StateApplied
-		if previous[objs[i].ObjectRef] == rv {
+		if previous[versionKey{objs[i].ObjectRef, rv}] {
 			out[i].State = StateUnchanged
 		}
 		return nil

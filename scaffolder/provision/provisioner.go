@@ -165,12 +165,12 @@ func ownedBy(labels map[string]string, t Target) bool {
 // goes unrecorded.
 func (p *Provisioner) provisionOne(ctx context.Context, t Target) (Environment, error) {
 	e := Environment{Target: t, Status: StatusProvisioning}
-	previous := map[ObjectRef]string{}
 	if prev, err := p.store.Get(ctx, t.Service, t.Environment); err == nil {
 		e.CreatedAt, e.Objects, e.LastReconciledAt = prev.CreatedAt, prev.Objects, prev.LastReconciledAt
-		for _, o := range prev.Objects {
-			previous[o.ObjectRef] = o.ResourceVersion
-		}
+	}
+	previous, err := p.knownVersions(ctx, t)
+	if err != nil {
+		return e, err
 	}
 	if err := p.store.Save(ctx, e); err != nil {
 		return e, err
@@ -191,6 +191,28 @@ func (p *Provisioner) provisionOne(ctx context.Context, t Target) (Environment, 
 	p.log.InfoContext(ctx, "provisioned environment", "service", t.Service, "environment", t.Environment,
 		"namespace", t.Namespace, "cluster", t.Cluster, "pipeline", t.Pipeline, "status", e.Status)
 	return e, applyErr
+}
+
+// knownVersions are the resourceVersions recorded for the objects of the
+// target's team on its cluster: an apply returning one of them changed
+// nothing. Team-wide objects are recorded by several environments.
+func (p *Provisioner) knownVersions(ctx context.Context, t Target) (map[versionKey]bool, error) {
+	envs, err := p.store.List(ctx, Filter{Team: t.Team, Cluster: t.Cluster})
+	if err != nil {
+		return nil, err
+	}
+	out := map[versionKey]bool{}
+	for _, e := range envs {
+		for _, o := range e.Objects {
+			out[versionKey{o.ObjectRef, o.ResourceVersion}] = true
+		}
+	}
+	return out, nil
+}
+
+type versionKey struct {
+	ref ObjectRef
+	rv  string
 }
 
 // desired is every object of a target: its namespace and what goes in it,
