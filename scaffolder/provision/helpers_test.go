@@ -30,7 +30,7 @@ var crdsOnce sync.Once
 
 // sharedCluster is the test binary's API server with the Argo CD, Tekton
 // and Flux CRDs installed and an argocd namespace.
-func sharedCluster(t *testing.T) *testsupport.ControlPlane {
+func sharedCluster(t testing.TB) *testsupport.ControlPlane {
 	t.Helper()
 	cp := testsupport.SharedKubernetes(t)
 	crdsOnce.Do(func() {
