@@ -12,6 +12,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/paved-dev/paved/catalog"
 	"github.com/paved-dev/paved/internal/database"
@@ -114,6 +115,9 @@ func newPolicies(db *database.DB, cfg portal.Config, restCfg *rest.Config, log *
 // Lease lives in Paved's own namespace on the default (or first) cluster.
 func newProvisioning(db *database.DB, cfg portal.Config, restCfg *rest.Config, log *slog.Logger) (portal.Provisioning, error) {
 	plog := log.With("component", "provisioning")
+	// client-go (leader election, discovery) logs through klog: send it to
+	// Paved's log, so JSON logs stay JSON.
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	clusters, err := provision.ConnectClusters(&cfg.Provisioning, restCfg)
 	if err != nil {
 		return portal.Provisioning{}, err
@@ -124,7 +128,7 @@ func newProvisioning(db *database.DB, cfg portal.Config, restCfg *rest.Config, l
 	}
 	p.Identity = replicaIdentity()
 	if !p.Enabled() {
-		plog.Info(provision.ErrOff.Message)
+		plog.Info("provisioning is off", "reason", provision.ErrOff.Message)
 		return portal.Provisioning{Provisioner: p}, nil
 	}
 	home, ok := p.Cluster(provision.DefaultCluster)

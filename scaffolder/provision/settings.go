@@ -153,8 +153,9 @@ func DefaultSettings() Settings {
 	}
 }
 
-// Validate checks the settings and fills what depends on others (the mesh
-// namespaces). Details name fields as config-file paths
+// Validate checks the settings and fills what was left out: the mesh
+// namespaces from the mesh, an environment's cluster (default) and Pod
+// Security level (restricted). Details name fields as config-file paths
 // (provisioning.environments[1].quota.pods).
 func (s *Settings) Validate() error {
 	var details []paved.Detail
@@ -180,7 +181,14 @@ func (s *Settings) Validate() error {
 		bad("environments", "at least one environment is needed")
 	}
 	seen := map[string]bool{}
-	for i, p := range s.Environments {
+	for i := range s.Environments {
+		p := &s.Environments[i]
+		if p.Cluster == "" {
+			p.Cluster = DefaultCluster
+		}
+		if p.PodSecurity == "" {
+			p.PodSecurity = "restricted" // the safe side when unsaid
+		}
 		field := fmt.Sprintf("environments[%d]", i)
 		switch {
 		case p.Name == "":
