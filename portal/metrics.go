@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/paved-dev/paved/policies"
+	"github.com/paved-dev/paved/scaffolder/provision"
 )
 
 // httpMetrics counts and times requests by route template (never the raw
@@ -99,5 +100,28 @@ func registerDecisionLogMetrics(reg prometheus.Registerer, l *policies.DecisionL
 			Name: "paved_policy_decisions_logged_total",
 			Help: "Policy decisions written to the decision log.",
 		}, func() float64 { return float64(l.Written()) }),
+	)
+}
+
+// registerReconcilerMetrics exposes the provisioning reconciler's state.
+func registerReconcilerMetrics(reg prometheus.Registerer, r *provision.Reconciler) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "paved_provisioning_leader",
+			Help: "1 while this replica holds the provisioning Lease and runs reconcile passes.",
+		}, func() float64 {
+			if r.Leading() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "paved_provisioning_reconcile_passes_total",
+			Help: "Reconcile passes this replica ran.",
+		}, func() float64 { return float64(r.Passes()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "paved_provisioning_drift_corrected_total",
+			Help: "Drifted or deleted objects reconcile passes put back.",
+		}, func() float64 { return float64(r.Corrected()) }),
 	)
 }

@@ -60,6 +60,9 @@ func NewServer(cfg Config, log *slog.Logger, db *database.DB, svc Services) *Ser
 	if pol.Decisions != nil {
 		registerDecisionLogMetrics(s.registry, pol.Decisions)
 	}
+	if r := svc.Provisioning.Reconciler; r != nil {
+		registerReconcilerMetrics(s.registry, r)
+	}
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(withRequestID, observe(newHTTPMetrics(s.registry), log), recoverPanics(log), middleware.BodyLimit(maxBodyBytes))
 	s.routes()

@@ -65,6 +65,10 @@ func TestServeProvisionsWithKubeconfig(t *testing.T) {
 		t.Errorf("Lease = %+v, %v", lease, err)
 	}
 
+	if _, metrics := get(t, s.url+"/metrics"); !strings.Contains(metrics, "paved_provisioning_leader 1") {
+		t.Errorf("/metrics does not show this replica leading:\n%s", metrics)
+	}
+
 	resp, err := http.Post(s.url+"/api/provisioning/environments", "application/json",
 		strings.NewReader(`{"team":"payments","service":"checkout","environments":["dev"]}`))
 	if err != nil {
