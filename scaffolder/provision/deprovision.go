@@ -43,6 +43,12 @@ func (p *Provisioner) Deprovision(ctx context.Context, service, env, confirm str
 	if !ok {
 		return out, paved.Errorf(paved.CodeUnavailable, "cluster %q of %s is not connected; %s", e.Cluster, want, knownList(p.ClusterNames()))
 	}
+	// Marked first, so a reconcile pass does not put back what is being
+	// removed; a removal that fails half-way keeps the mark and its record.
+	e.Status = StatusDeprovisioning
+	if err := p.store.UpdateState(ctx, e); err != nil {
+		return out, err
+	}
 	if err := p.removePipeline(ctx, c, e, &out); err != nil {
 		return out, err
 	}

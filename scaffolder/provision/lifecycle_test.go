@@ -124,6 +124,19 @@ func TestDeprovision(t *testing.T) {
 		t.Errorf("record of dev after deprovision: %v", err)
 	}
 
+	// A removal interrupted half-way stays marked: passes leave it alone,
+	// provisioning it again is refused, and DELETE finishes it.
+	prod, _ := p.store.Get(ctx, svc, "prod")
+	prod.Status = StatusDeprovisioning
+	if err := p.store.UpdateState(ctx, prod); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := p.ReconcileAll(ctx); err != nil || res.Environments != 0 {
+		t.Errorf("pass over an environment being deprovisioned = %+v, %v; want it skipped", res, err)
+	}
+	if _, err := p.Provision(ctx, Request{Team: team, Service: svc, Environments: []string{"prod"}}); paved.ErrorCode(err) != paved.CodeConflict {
+		t.Errorf("provisioning an environment being deprovisioned: %v, want conflict", err)
+	}
 	if _, err := p.Deprovision(ctx, svc, "prod", svc+"/prod"); err != nil {
 		t.Fatal(err)
 	}

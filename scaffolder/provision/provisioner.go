@@ -126,6 +126,8 @@ func (p *Provisioner) preflight(ctx context.Context, t Target) error {
 	}
 	prev, err := p.store.Get(ctx, t.Service, t.Environment)
 	switch {
+	case err == nil && prev.Status == StatusDeprovisioning:
+		return paved.Errorf(paved.CodeConflict, "%s/%s is being deprovisioned; finish with DELETE before provisioning it again", t.Service, t.Environment)
 	case err == nil && (prev.Cluster != t.Cluster || prev.Namespace != t.Namespace):
 		return paved.Errorf(paved.CodeConflict, "%s/%s is already provisioned in namespace %s on cluster %s; deprovision it before moving it to %s on %s",
 			t.Service, t.Environment, prev.Namespace, prev.Cluster, t.Namespace, t.Cluster)
@@ -237,7 +239,7 @@ func teamTargets(envs []Environment, t Target) []Target {
 	out := []Target{t}
 	for _, e := range envs {
 		same := e.Service == t.Service && e.Environment == t.Environment
-		if !same && e.Team == t.Team && e.Cluster == t.Cluster && e.Pipeline == t.Pipeline {
+		if !same && e.Status != StatusDeprovisioning && e.Team == t.Team && e.Cluster == t.Cluster && e.Pipeline == t.Pipeline {
 			out = append(out, e.Target)
 		}
 	}

@@ -122,6 +122,9 @@ func (p *Provisioner) Reconcile(ctx context.Context, service, env string) (Envir
 	if err != nil {
 		return e, nil, err
 	}
+	if e.Status == StatusDeprovisioning {
+		return e, nil, paved.Errorf(paved.CodeConflict, "%s/%s is being deprovisioned; finish with DELETE", service, env)
+	}
 	t, c, err := p.target(e)
 	if err == nil && t.Pipeline != "" {
 		err = c.checkProvider(t.Pipeline)
@@ -194,7 +197,9 @@ func (p *Provisioner) ReconcileAll(ctx context.Context) (PassResult, error) {
 	}
 	byCluster := map[string][]Environment{}
 	for _, e := range envs {
-		byCluster[e.Cluster] = append(byCluster[e.Cluster], e)
+		if e.Status != StatusDeprovisioning {
+			byCluster[e.Cluster] = append(byCluster[e.Cluster], e)
+		}
 	}
 	var total PassResult
 	var errs []error

@@ -19,6 +19,9 @@ const (
 	StatusProvisioning = "provisioning"
 	StatusReady        = "ready"
 	StatusFailed       = "failed"
+	// StatusDeprovisioning marks an environment being removed: reconciles
+	// leave it alone, and a failed removal can be retried.
+	StatusDeprovisioning = "deprovisioning"
 	// StatusSkipped is an environment of a request that was not attempted
 	// because an earlier one failed; it is never stored.
 	StatusSkipped = "skipped"
