@@ -248,8 +248,10 @@ func TestOnlyTheLeaseHolderReconciles(t *testing.T) {
 	replica := func(id string) (*Reconciler, context.CancelFunc) {
 		p := newProvisioner(t, cp, db, nil)
 		p.Identity = id
+		// A long lease, so a slow machine never loses it by accident; the
+		// take-over below is quick anyway because stopping releases it.
 		r := &Reconciler{Provisioner: p, Cluster: p.clusters[DefaultCluster], Namespace: leaseNS, LeaseName: lease, Identity: id,
-			Interval: 200 * time.Millisecond, LeaseDuration: 2 * time.Second, RenewDeadline: 1500 * time.Millisecond,
+			Interval: 200 * time.Millisecond, LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second,
 			RetryPeriod: 200 * time.Millisecond, Log: testsupport.DiscardLogger()}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
