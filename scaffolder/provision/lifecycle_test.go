@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/internal/database"
@@ -347,4 +350,62 @@ func TestScaffolderActions(t *testing.T) {
 	if u, _ := p.clusters[DefaultCluster].get(ctx, ObjectRef{APIVersion: "argoproj.io/v1alpha1", Kind: "Application", Namespace: "argocd", Name: svc + "-dev"}); u != nil {
 		t.Error("Application kept after undo")
 	}
+}
+
+// TestNamedClusters connects a cluster named in the settings through its
+// kubeconfig; environments on a cluster that is not connected are refused
+// naming the connected ones.
+func TestNamedClusters(t *testing.T) {
+	cp := sharedCluster(t)
+	ctx := context.Background()
+	s := DefaultSettings()
+	s.Clusters = map[string]ClusterSettings{"eu": {Kubeconfig: writeKubeconfig(t, cp.Config.Host, cp.Config.CAData, cp.Config.CertData, cp.Config.KeyData)}}
+	s.Environments[2].Cluster = "eu"
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	clusters, err := ConnectClusters(&s, nil) // no --kubeconfig: only "eu"
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(s, clusters, NewStore(testsupport.OpenDB(t, database.SQLite)), testsupport.DiscardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	team, svc := unique("team"), unique("svc")
+	_, err = p.Provision(ctx, Request{Team: team, Service: svc, Environments: []string{"dev"}})
+	if paved.ErrorCode(err) != paved.CodeUnprocessable || !strings.Contains(err.Error(), `runs on cluster "default", which is not connected; one of eu`) {
+		t.Errorf("dev without a default cluster: %v", err)
+	}
+	envs, err := p.Provision(ctx, Request{Team: team, Service: svc, Environments: []string{"prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if envs[0].Cluster != "eu" || envs[0].Status != StatusReady {
+		t.Errorf("prod = %+v, want ready on eu", envs[0])
+	}
+	// The request may move an environment to another connected cluster.
+	envs, err = p.Provision(ctx, Request{Team: team, Service: unique("svc"), Environments: []string{"dev"}, Cluster: "eu"})
+	if err != nil || envs[0].Cluster != "eu" {
+		t.Errorf("dev with cluster eu: %+v, %v", envs, err)
+	}
+
+	s.Clusters["broken"] = ClusterSettings{Kubeconfig: filepath.Join(t.TempDir(), "missing")}
+	if _, err := ConnectClusters(&s, nil); err == nil || !strings.Contains(err.Error(), "provisioning.clusters.broken") {
+		t.Errorf("missing kubeconfig: %v, want an error naming provisioning.clusters.broken", err)
+	}
+}
+
+func writeKubeconfig(t *testing.T, host string, ca, cert, key []byte) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: ca}
+	kc.AuthInfos["u"] = &clientcmdapi.AuthInfo{ClientCertificateData: cert, ClientKeyData: key}
+	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
+	kc.CurrentContext = "c"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
