@@ -24,9 +24,16 @@ const (
 )
 
 // namespaceObjects is everything a well-run team namespace has, the
-// namespace first: it must exist before what goes in it.
+// namespace first: it must exist before what goes in it. A profile without
+// quota or limits gets no ResourceQuota or LimitRange.
 func (s *Settings) namespaceObjects(t Target) []Object {
-	objs := []Object{s.namespace(t), quota(t), limitRange(t)}
+	objs := []Object{s.namespace(t)}
+	if len(t.profile.Quota) > 0 {
+		objs = append(objs, quota(t))
+	}
+	if l := t.profile.Limits; len(l.Default)+len(l.DefaultRequest)+len(l.Max) > 0 {
+		objs = append(objs, limitRange(t))
+	}
 	objs = append(objs, s.networkPolicies(t)...)
 	objs = append(objs, s.roleBindings(t)...)
 	return append(objs, s.deployer(t)...)

@@ -401,3 +401,48 @@ func TestAPIServerRefusalReportsAppliedObjects(t *testing.T) {
 		t.Errorf("skipped prod stored: %v", err)
 	}
 }
+
+// TestReconcilePrunesStaleObjects: objects an environment no longer wants
+// (after a settings change, or a pipeline moved from Argo CD to Flux) are
+// deleted by the next pass and recorded; the namespace stays.
+func TestReconcilePrunesStaleObjects(t *testing.T) {
+	cp := sharedCluster(t)
+	ctx := context.Background()
+	db := testsupport.OpenDB(t, database.SQLite)
+	p := newProvisioner(t, cp, db, nil)
+	team, svc := unique("team"), unique("svc")
+	req := Request{Team: team, Service: svc, Environments: []string{"dev"}, Pipeline: ArgoCD, RepoURL: "https://git.example.com/x.git"}
+	envs, err := p.Provision(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := envs[0].Namespace
+	req.Pipeline = Flux
+	if _, err := p.Provision(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	// The platform team stops allowing the monitoring namespace.
+	p2 := newProvisioner(t, cp, db, func(s *Settings) { s.MonitoringNamespaces = []string{} })
+	res, err := p2.ReconcileAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Corrected != 2 {
+		t.Errorf("pass = %+v, want 2 stale objects removed", res)
+	}
+	c := p2.clusters[DefaultCluster]
+	for _, ref := range []ObjectRef{
+		{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: ns, Name: "paved-allow-monitoring"},
+		{APIVersion: "argoproj.io/v1alpha1", Kind: "Application", Namespace: "argocd", Name: svc + "-dev"},
+	} {
+		if u, err := c.get(ctx, ref); err != nil || u != nil {
+			t.Errorf("%s still there (%v)", ref, err)
+		}
+	}
+	drift, _ := p2.store.Drift(ctx, svc, "dev", 10)
+	if len(drift) != 2 || drift[0].Reason != DriftRemoved || drift[1].Reason != DriftRemoved {
+		t.Errorf("drift = %+v, want two removals", drift)
+	}
+	live(t, c, "v1", "Namespace", "", ns)
+	live(t, c, "kustomize.toolkit.fluxcd.io/v1", "Kustomization", ns, svc)
+}

@@ -3,6 +3,8 @@ package provision
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -136,11 +138,20 @@ func (p *Provisioner) Reconcile(ctx context.Context, service, env string) (Envir
 	if err != nil {
 		return e, nil, err
 	}
-	return p.reconcileOne(ctx, e, t, c, objs, c.get)
+	return p.reconcileOne(ctx, e, t, c, objs, c.get, nil)
 }
 
-func (p *Provisioner) reconcileOne(ctx context.Context, e Environment, t Target, c *Cluster, objs []Object, live liveFunc) (Environment, []DriftEvent, error) {
+// reconcileOne corrects the target's objects and deletes stale ones:
+// objects labelled as the target's that it no longer wants (a policy for
+// a monitoring namespace since removed from the settings, the Argo CD
+// Application of an environment moved to Flux).
+func (p *Provisioner) reconcileOne(ctx context.Context, e Environment, t Target, c *Cluster, objs []Object, live liveFunc, stale []ObjectRef) (Environment, []DriftEvent, error) {
 	states, events, err := p.correct(ctx, c, t, objs, live)
+	if err == nil {
+		var removed []DriftEvent
+		removed, err = p.prune(ctx, c, t, stale)
+		events = append(events, removed...)
+	}
 	now := p.store.Now()
 	e.LastReconciledAt = &now
 	if states != nil {
@@ -227,7 +238,7 @@ func (p *Provisioner) reconcileCluster(ctx context.Context, name string, envs, a
 	res := PassResult{Environments: len(envs)}
 	c, ok := p.clusters[name]
 	jobs := make([]reconcileJob, len(envs))
-	kinds := map[schema.GroupVersionKind]bool{}
+	kinds := managedKinds()
 	for i, e := range envs {
 		j := reconcileJob{env: e}
 		j.target, _, j.err = p.target(e)
@@ -242,9 +253,6 @@ func (p *Provisioner) reconcileCluster(ctx context.Context, name string, envs, a
 			if t := j.target; t.Pipeline != "" {
 				j.objs = append(j.objs, providers[t.Pipeline].objects(&p.settings, t, teamTargets(all, t))...)
 			}
-			for _, o := range j.objs {
-				kinds[o.GVK()] = true
-			}
 		}
 		jobs[i] = j
 	}
@@ -255,6 +263,7 @@ func (p *Provisioner) reconcileCluster(ctx context.Context, name string, envs, a
 			return res, err
 		}
 	}
+	byOwner := groupByOwner(index)
 	live := func(ctx context.Context, ref ObjectRef) (*unstructured.Unstructured, error) {
 		if u, ok := index[ref]; ok {
 			return u, nil
@@ -269,7 +278,8 @@ func (p *Provisioner) reconcileCluster(ctx context.Context, name string, envs, a
 			counts[i].Failed = 1
 			return nil
 		}
-		_, events, err := p.reconcileOne(ctx, j.env, j.target, c, j.objs, live)
+		owned := byOwner[ownerKey{j.target.Team, j.target.Service, j.target.Environment}]
+		_, events, err := p.reconcileOne(ctx, j.env, j.target, c, j.objs, live, staleObjects(owned, j.objs))
 		counts[i] = PassResult{Objects: len(j.objs), Corrected: len(events)}
 		if err != nil {
 			counts[i].Failed = 1
@@ -313,4 +323,76 @@ func (c *Cluster) listManaged(ctx context.Context, kinds map[schema.GroupVersion
 		}
 	}
 	return index, nil
+}
+
+// DriftRemoved is a stale object the reconciler deleted.
+const DriftRemoved = "removed"
+
+// managedKinds is every kind Paved creates, listed by each pass whether or
+// not any environment still wants it, so stale objects are found.
+func managedKinds() map[schema.GroupVersionKind]bool {
+	kinds := map[schema.GroupVersionKind]bool{}
+	for _, gvk := range []schema.GroupVersionKind{
+		{Version: "v1", Kind: "Namespace"}, {Version: "v1", Kind: "ResourceQuota"}, {Version: "v1", Kind: "LimitRange"},
+		{Version: "v1", Kind: "ServiceAccount"}, {Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
+		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"}, {Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"},
+	} {
+		kinds[gvk] = true
+	}
+	for _, prov := range providers {
+		for _, k := range prov.kinds {
+			kinds[k.GroupVersionKind] = true
+		}
+	}
+	return kinds
+}
+
+// ownerKey is whose an object is, by its labels.
+type ownerKey struct{ team, service, env string }
+
+// groupByOwner indexes listed objects by the environment their labels name.
+// Namespaces are left out: only deprovisioning deletes them.
+func groupByOwner(index map[ObjectRef]*unstructured.Unstructured) map[ownerKey][]ObjectRef {
+	out := map[ownerKey][]ObjectRef{}
+	for ref, u := range index {
+		if ref.Kind == "Namespace" {
+			continue
+		}
+		l := u.GetLabels()
+		if l[LabelService] == "" || l[LabelEnvironment] == "" {
+			continue // team-wide, such as an AppProject
+		}
+		k := ownerKey{l[LabelTeam], l[LabelService], l[LabelEnvironment]}
+		out[k] = append(out[k], ref)
+	}
+	return out
+}
+
+// staleObjects are the environment's labelled objects its desired state no
+// longer has.
+func staleObjects(owned []ObjectRef, objs []Object) []ObjectRef {
+	want := map[ObjectRef]bool{}
+	for _, o := range objs {
+		want[o.ObjectRef] = true
+	}
+	var out []ObjectRef
+	for _, ref := range owned {
+		if !want[ref] {
+			out = append(out, ref)
+		}
+	}
+	slices.SortFunc(out, func(a, b ObjectRef) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+func (p *Provisioner) prune(ctx context.Context, c *Cluster, t Target, stale []ObjectRef) ([]DriftEvent, error) {
+	var events []DriftEvent
+	for _, ref := range stale {
+		if err := c.delete(ctx, ref); err != nil {
+			return events, err
+		}
+		events = append(events, DriftEvent{Service: t.Service, Environment: t.Environment, Object: ref, Reason: DriftRemoved,
+			CorrectedBy: p.Identity, CorrectedAt: p.store.Now()})
+	}
+	return events, nil
 }
