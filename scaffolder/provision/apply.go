@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -168,9 +167,4 @@ func errorMessage(err error) string {
 		return status.Status().Message
 	}
 	return err.Error()
-}
-
-// String makes refusals readable in logs.
-func (s ObjectStatus) String() string {
-	return fmt.Sprintf("%s: %s", s.ObjectRef, s.State)
 }

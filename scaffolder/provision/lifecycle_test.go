@@ -91,9 +91,8 @@ func TestDeprovision(t *testing.T) {
 	}
 
 	_, err := p.Deprovision(ctx, svc, "dev", "dev")
-	var pe *paved.Error
 	if paved.ErrorCode(err) != paved.CodeUnprocessable || !strings.Contains(err.Error(), `must be "`+svc+`/dev"`) {
-		t.Fatalf("unconfirmed deprovision: %v (%v), want unprocessable naming the confirmation", err, pe)
+		t.Fatalf("unconfirmed deprovision: %v, want unprocessable naming the confirmation", err)
 	}
 	if _, err := p.store.Get(ctx, svc, "dev"); err != nil {
 		t.Fatalf("unconfirmed deprovision removed the record: %v", err)

@@ -55,11 +55,6 @@ type Object struct {
 	typed func(ctx context.Context, cs kubernetes.Interface, opts metav1.ApplyOptions) (metav1.Object, error)
 }
 
-// Body returns a copy of the desired state.
-func (o Object) Body() map[string]any {
-	return runtimeDeepCopy(o.body)
-}
-
 // applyFunc is the Apply method of one typed client, such as
 // cs.CoreV1().Namespaces().Apply.
 type applyFunc[AC any, R metav1.Object] func(ctx context.Context, ac AC, opts metav1.ApplyOptions) (R, error)
@@ -90,8 +85,10 @@ func customObject(apiVersion, kind, namespace, name string, labels map[string]st
 	return Object{ObjectRef: refOf(body), body: body}
 }
 
+// unstructured is a copy of the desired state for the dynamic client,
+// which may change what it is given.
 func (o Object) unstructured() *unstructured.Unstructured {
-	return &unstructured.Unstructured{Object: o.Body()}
+	return &unstructured.Unstructured{Object: mustJSONMap(o.body)}
 }
 
 func refOf(body map[string]any) ObjectRef {
@@ -112,10 +109,6 @@ func mustJSONMap(v any) map[string]any {
 		panic(fmt.Sprintf("provision: decode %T: %v", v, err))
 	}
 	return m
-}
-
-func runtimeDeepCopy(m map[string]any) map[string]any {
-	return mustJSONMap(m)
 }
 
 func toAnyMap(m map[string]string) map[string]any {

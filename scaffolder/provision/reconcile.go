@@ -46,14 +46,7 @@ func changedByMessage(managers []string) string {
 	if len(managers) == 0 {
 		return ""
 	}
-	msg := "also written by "
-	for i, m := range managers {
-		if i > 0 {
-			msg += ", "
-		}
-		msg += m
-	}
-	return msg
+	return "also written by " + strings.Join(managers, ", ")
 }
 
 // correct applies the objects that are missing or drifted and returns
