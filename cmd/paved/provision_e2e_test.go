@@ -4,41 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/paved-dev/paved/internal/testsupport"
 )
-
-// writeKubeconfig writes a kubeconfig reaching cfg's API server as its user.
-func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
-	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
-	kc.CurrentContext = "envtest"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // `paved serve --kubeconfig` turns provisioning on: the reconciler takes
 // the Lease in Paved's namespace (created when missing) and the API
 // provisions into the cluster.
 func TestServeProvisionsWithKubeconfig(t *testing.T) {
 	cp := testsupport.Kubernetes(t)
-	s := startServe(t, nil, "--data-dir", t.TempDir(), "--kubeconfig", writeKubeconfig(t, cp.Config), "--namespace", "paved-system")
+	s := startServe(t, nil, "--data-dir", t.TempDir(), "--kubeconfig", cp.WriteKubeconfig(t), "--namespace", "paved-system")
 
 	var status struct {
 		Enabled    bool

@@ -13,8 +13,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/internal/database"
@@ -358,7 +356,7 @@ func TestNamedClusters(t *testing.T) {
 	cp := sharedCluster(t)
 	ctx := context.Background()
 	s := DefaultSettings()
-	s.Clusters = map[string]ClusterSettings{"eu": {Kubeconfig: writeKubeconfig(t, cp.Config.Host, cp.Config.CAData, cp.Config.CertData, cp.Config.KeyData)}}
+	s.Clusters = map[string]ClusterSettings{"eu": {Kubeconfig: cp.WriteKubeconfig(t)}}
 	s.Environments[2].Cluster = "eu"
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
@@ -393,18 +391,4 @@ func TestNamedClusters(t *testing.T) {
 	if _, err := ConnectClusters(&s, nil); err == nil || !strings.Contains(err.Error(), "provisioning.clusters.broken") {
 		t.Errorf("missing kubeconfig: %v, want an error naming provisioning.clusters.broken", err)
 	}
-}
-
-func writeKubeconfig(t *testing.T, host string, ca, cert, key []byte) string {
-	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: ca}
-	kc.AuthInfos["u"] = &clientcmdapi.AuthInfo{ClientCertificateData: cert, ClientKeyData: key}
-	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
-	kc.CurrentContext = "c"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
