@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -167,10 +168,10 @@ func bindStrictJSON(c echo.Context, v any) error {
 		}
 		return paved.Invalid("cannot read the request body", paved.Detail{Field: "body", Reason: err.Error()})
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 {
 		return paved.Invalid("request body is empty", paved.Detail{Field: "body", Reason: "want a JSON object"})
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return paved.Invalid("request body is not valid", paved.Detail{Field: "body", Reason: strings.TrimPrefix(err.Error(), "json: ")})

@@ -70,16 +70,14 @@ func (p *Provisioner) removePipeline(ctx context.Context, c *Cluster, e Environm
 	if e.Pipeline == "" {
 		return nil
 	}
-	t := e.Target
-	if prof, ok := p.settings.Profile(e.Environment); ok {
-		t.profile = prof
-	}
+	t := e.Target // pipeline objects do not depend on the profile
 	all, err := p.store.List(ctx, Filter{Team: t.Team, Cluster: t.Cluster})
 	if err != nil {
 		return err
 	}
-	others := teamTargets(all, t)[1:]
-	for _, o := range providers[t.Pipeline].objects(&p.settings, t, teamTargets(all, t)) {
+	team := teamTargets(all, t)
+	others := team[1:]
+	for _, o := range providers[t.Pipeline].objects(&p.settings, t, team) {
 		if o.Namespace == t.Namespace {
 			continue // goes with the namespace
 		}

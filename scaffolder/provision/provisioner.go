@@ -167,21 +167,19 @@ func ownedBy(labels map[string]string, t Target) bool {
 // goes unrecorded.
 func (p *Provisioner) provisionOne(ctx context.Context, t Target) (Environment, error) {
 	e := Environment{Target: t, Status: StatusProvisioning}
-	if prev, err := p.store.Get(ctx, t.Service, t.Environment); err == nil {
-		e.CreatedAt, e.Objects, e.LastReconciledAt = prev.CreatedAt, prev.Objects, prev.LastReconciledAt
-	}
-	previous, err := p.knownVersions(ctx, t)
+	team, err := p.store.List(ctx, Filter{Team: t.Team, Cluster: t.Cluster})
 	if err != nil {
 		return e, err
+	}
+	for _, prev := range team {
+		if prev.Service == t.Service && prev.Environment == t.Environment {
+			e.CreatedAt, e.Objects, e.LastReconciledAt = prev.CreatedAt, prev.Objects, prev.LastReconciledAt
+		}
 	}
 	if err := p.store.Save(ctx, e); err != nil {
 		return e, err
 	}
-	objs, err := p.desired(ctx, t)
-	if err != nil {
-		return e, err
-	}
-	statuses, applyErr := p.clusters[t.Cluster].applyAll(ctx, objs, previous)
+	statuses, applyErr := p.clusters[t.Cluster].applyAll(ctx, p.settings.objects(t, team), knownVersions(team))
 	now := p.store.Now()
 	e.Objects, e.LastAppliedAt, e.Status, e.LastError = statuses, &now, StatusReady, ""
 	if applyErr != nil {
@@ -195,21 +193,17 @@ func (p *Provisioner) provisionOne(ctx context.Context, t Target) (Environment, 
 	return e, applyErr
 }
 
-// knownVersions are the resourceVersions recorded for the objects of the
-// target's team on its cluster: an apply returning one of them changed
-// nothing. Team-wide objects are recorded by several environments.
-func (p *Provisioner) knownVersions(ctx context.Context, t Target) (map[versionKey]bool, error) {
-	envs, err := p.store.List(ctx, Filter{Team: t.Team, Cluster: t.Cluster})
-	if err != nil {
-		return nil, err
-	}
+// knownVersions are the resourceVersions recorded for the objects of
+// environments (a team's, on one cluster): an apply returning one of them
+// changed nothing. Team-wide objects are recorded by several environments.
+func knownVersions(envs []Environment) map[versionKey]bool {
 	out := map[versionKey]bool{}
 	for _, e := range envs {
 		for _, o := range e.Objects {
 			out[versionKey{o.ObjectRef, o.ResourceVersion}] = true
 		}
 	}
-	return out, nil
+	return out
 }
 
 type versionKey struct {
@@ -217,20 +211,28 @@ type versionKey struct {
 	rv  string
 }
 
-// desired is every object of a target: its namespace and what goes in it,
-// then its pipeline. Team-wide objects (Argo CD's AppProject) are built
-// from every environment of the team stored for the same cluster and
-// provider.
+// desired is every object of a target, reading its team's environments
+// for the team-wide objects.
 func (p *Provisioner) desired(ctx context.Context, t Target) ([]Object, error) {
-	objs := p.settings.namespaceObjects(t)
 	if t.Pipeline == "" {
-		return objs, nil
+		return p.settings.objects(t, nil), nil
 	}
 	envs, err := p.store.List(ctx, Filter{Team: t.Team, Cluster: t.Cluster})
 	if err != nil {
 		return nil, err
 	}
-	return append(objs, providers[t.Pipeline].objects(&p.settings, t, teamTargets(envs, t))...), nil
+	return p.settings.objects(t, envs), nil
+}
+
+// objects is every object of a target: its namespace and what goes in it,
+// then its pipeline. Team-wide objects (Argo CD's AppProject) are built
+// from envs, the stored environments, with t in place of its own.
+func (s *Settings) objects(t Target, envs []Environment) []Object {
+	objs := s.namespaceObjects(t)
+	if t.Pipeline == "" {
+		return objs
+	}
+	return append(objs, providers[t.Pipeline].objects(s, t, teamTargets(envs, t))...)
 }
 
 // teamTargets are the environments sharing t's team-wide pipeline objects:

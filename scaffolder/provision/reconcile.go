@@ -242,10 +242,7 @@ func (p *Provisioner) reconcileCluster(ctx context.Context, name string, envs, a
 			j.err = c.checkProvider(j.target.Pipeline)
 		}
 		if j.err == nil {
-			j.objs = p.settings.namespaceObjects(j.target)
-			if t := j.target; t.Pipeline != "" {
-				j.objs = append(j.objs, providers[t.Pipeline].objects(&p.settings, t, teamTargets(all, t))...)
-			}
+			j.objs = p.settings.objects(j.target, all)
 		}
 		jobs[i] = j
 	}
