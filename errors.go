@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Code classifies an error for callers. The HTTP layer maps each code to one
@@ -84,6 +85,31 @@ func (d Detail) String() string {
 func Errorf(code Code, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
 	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
+}
+
+// Details collects what is wrong with an input, field by field, for a
+// Validate method that reports every problem at once.
+type Details []Detail
+
+// Add records that field is wrong, for the formatted reason.
+func (d *Details) Add(field, format string, args ...any) {
+	*d = append(*d, Detail{Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// PositiveDuration records field unless v is above zero.
+func (d *Details) PositiveDuration(field string, v time.Duration) {
+	if v <= 0 {
+		d.Add(field, "%s is not a positive duration such as 30s or 1m", v)
+	}
+}
+
+// Err returns a CodeInvalid error with message and the details, or nil
+// when nothing was recorded.
+func (d Details) Err(message string) error {
+	if len(d) == 0 {
+		return nil
+	}
+	return Invalid(message, d...)
 }
 
 // Invalid returns a CodeInvalid error with one detail per wrong field.

@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/internal/jobs"
 )
 
 // RefreshArgs is the durable job that refreshes one location.
@@ -70,11 +71,11 @@ type Enqueuer interface {
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
-// ScheduleWorker works ScheduleArgs jobs.
+// ScheduleWorker works ScheduleArgs jobs. It enqueues refreshes through
+// the client working it.
 type ScheduleWorker struct {
 	river.WorkerDefaults[ScheduleArgs]
 	Store *Store
-	Queue Enqueuer
 }
 
 // scheduleBatch bounds the locations enqueued per scheduler run.
@@ -87,7 +88,7 @@ func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 		return err
 	}
 	for _, loc := range due {
-		if _, err := w.Queue.Insert(ctx, RefreshArgs{LocationID: loc.ID}, nil); err != nil {
+		if _, err := jobs.InsertFromWork(ctx, RefreshArgs{LocationID: loc.ID}, nil); err != nil {
 			return fmt.Errorf("enqueue refresh of %s: %w", loc.ID, err)
 		}
 	}

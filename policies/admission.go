@@ -103,10 +103,21 @@ type Admitter struct {
 	// FailOpen allows a request whose evaluation failed or timed out;
 	// otherwise it is denied. It matches the webhook's failurePolicy.
 	FailOpen bool
-	// UnknownKind is told of each review of a kind outside AdmissionKinds.
-	UnknownKind func(kind string)
-	Log         *slog.Logger
+	Log      *slog.Logger
 }
+
+// Skip says why a review was allowed without evaluating it.
+type Skip string
+
+// Reasons to allow a review unevaluated.
+const (
+	// SkipOperation is a DELETE or CONNECT, which policies do not judge.
+	SkipOperation Skip = "operation"
+	// SkipExempt is a request in an exempt namespace.
+	SkipExempt Skip = "exempt"
+	// SkipUnknownKind is a kind outside AdmissionKinds.
+	SkipUnknownKind Skip = "unknown kind"
+)
 
 // AdmissionResponse is what the webhook answers.
 type AdmissionResponse struct {
@@ -115,6 +126,8 @@ type AdmissionResponse struct {
 	Message    string
 	Warnings   []string
 	DecisionID string
+	// Skipped is why the review was not evaluated; "" when it was.
+	Skipped Skip
 }
 
 // Admit decides one review. It never fails: errors become the configured
@@ -123,13 +136,13 @@ func (a *Admitter) Admit(ctx context.Context, r *Review) AdmissionResponse {
 	resp := AdmissionResponse{UID: r.UID, Allowed: true}
 	switch {
 	case r.Operation == "DELETE" || r.Operation == "CONNECT":
+		resp.Skipped = SkipOperation
 		return resp
 	case a.Exempt[r.Namespace]:
+		resp.Skipped = SkipExempt
 		return resp
 	case !AdmissionKinds[r.Kind]:
-		if a.UnknownKind != nil {
-			a.UnknownKind(r.Kind)
-		}
+		resp.Skipped = SkipUnknownKind
 		return resp
 	}
 	start := time.Now()

@@ -87,6 +87,9 @@ func (h *admissionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := h.admitter.Admit(r.Context(), review)
 	h.metrics.decisions.WithLabelValues(admissionResult(resp)).Inc()
+	if resp.Skipped == policies.SkipUnknownKind {
+		h.metrics.unknownKind.WithLabelValues(review.Kind).Inc()
+	}
 	out := admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
 		Response: &admissionv1.AdmissionResponse{UID: types.UID(resp.UID), Allowed: resp.Allowed, Warnings: resp.Warnings},
@@ -106,7 +109,7 @@ func (h *admissionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func admissionResult(r policies.AdmissionResponse) string {
 	switch {
-	case r.DecisionID == "":
+	case r.Skipped != "":
 		return "skipped"
 	case r.Allowed:
 		return "allowed"
@@ -145,7 +148,7 @@ func (s *Server) ServeWebhook(ctx context.Context, ln net.Listener, tlsConfig *t
 		return fmt.Errorf("serve webhook: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		srv.Close()

@@ -33,7 +33,7 @@ func BenchmarkAdmissionReview(b *testing.B) {
 	log := policies.NewDecisionLog(store, testsupport.DiscardLogger(), 100000, time.Hour)
 	go log.Run(ctx)
 	adm := &policies.Admitter{Engine: mgr.Engine, Decisions: log, Timeout: time.Second, Log: testsupport.DiscardLogger()}
-	s := NewServer(Config{}, testsupport.DiscardLogger(), db, Services{Policies: Policies{Manager: mgr, Decisions: log, Admitter: adm}})
+	s := NewServer(testOptions, testsupport.DiscardLogger(), db, Services{Policies: Policies{Manager: mgr, Decisions: log, Admitter: adm}})
 	h := &admissionHandler{admitter: adm, metrics: s.admission, log: testsupport.DiscardLogger()}
 
 	b.ReportAllocs()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/catalog"
+	"github.com/paved-dev/paved/internal/logging"
 )
 
 // locationJSON is a location as Backstage's API shows it.
@@ -204,7 +205,7 @@ func (s *Server) validateEntity(c echo.Context) error {
 		errs[i] = map[string]string{"name": "InputError", "message": d.String()}
 	}
 	return c.JSON(http.StatusUnprocessableEntity, map[string]any{
-		"error":  errorPayload{Code: paved.CodeUnprocessable, Message: "the entity is invalid", Details: details, RequestID: RequestID(c.Request().Context())},
+		"error":  errorPayload{Code: paved.CodeUnprocessable, Message: "the entity is invalid", Details: details, RequestID: logging.RequestID(c.Request().Context())},
 		"errors": errs,
 	})
 }

@@ -30,11 +30,9 @@ func newCatalogServer(t *testing.T, dialect database.Dialect) (*Server, *catalog
 	db := testsupport.OpenDB(t, dialect)
 	store := catalog.NewStore(db)
 	in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Log: testsupport.DiscardLogger()}
-	cfg, err := LoadConfig("serve", nil, envOf(map[string]string{"PAVED_CATALOG_WEBHOOK_SECRET": webhookSecret}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return NewServer(cfg, testsupport.DiscardLogger(), db, Services{Catalog: Catalog{Store: store, Ingester: in}}), store
+	opts := testOptions
+	opts.CatalogWebhookSecret = webhookSecret
+	return NewServer(opts, testsupport.DiscardLogger(), db, Services{Catalog: Catalog{Store: store, Ingester: in}}), store
 }
 
 func sign(body string) string {

@@ -53,7 +53,7 @@ func (p pushPayload) urls() []string {
 // X-Gitlab-Token matching --catalog-webhook-secret; otherwise it is a 401
 // and nothing is refreshed.
 func (s *Server) gitWebhook(c echo.Context) error {
-	secret := s.cfg.CatalogWebhookSecret
+	secret := s.opts.CatalogWebhookSecret
 	if secret == "" {
 		return paved.Errorf(paved.CodeForbidden, "the git webhook is off: set --catalog-webhook-secret")
 	}

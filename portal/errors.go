@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/internal/logging"
 )
 
 // statusByCode is the one place error codes become HTTP statuses.
@@ -58,7 +59,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, body := errorResponse(err, c.Request())
-		body.Error.RequestID = RequestID(c.Request().Context())
+		body.Error.RequestID = logging.RequestID(c.Request().Context())
 		if status >= http.StatusInternalServerError {
 			log.ErrorContext(c.Request().Context(), "request failed",
 				"method", c.Request().Method, "route", c.Path(), "status", status, "err", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/internal/logging"
 	"github.com/paved-dev/paved/policies"
 )
 
@@ -20,6 +21,8 @@ type Policies struct {
 	Admitter  *policies.Admitter
 	// Live lists cluster objects for previews; nil without a cluster.
 	Live policies.ObjectLister
+	// EvalTimeout bounds an evaluation asked for through the API.
+	EvalTimeout time.Duration
 }
 
 // defaultPreviewSamples is how many logged reviews a preview replays when
@@ -50,7 +53,7 @@ func respondErr(c echo.Context, err error) error {
 		return err
 	}
 	status, body := errorResponse(err, c.Request())
-	body.Error.RequestID = RequestID(c.Request().Context())
+	body.Error.RequestID = logging.RequestID(c.Request().Context())
 	out := refusalBody{errorBody: body, Errors: ref.Compile, FailedTests: ref.FailedTests}
 	if out.Errors == nil {
 		out.Errors = []policies.CompileError{}
@@ -299,7 +302,7 @@ func (s *Server) evaluatePolicies(c echo.Context) error {
 	if _, ok := body.Input.(map[string]any); !ok {
 		return paved.Invalid("invalid evaluation", paved.Detail{Field: "input", Reason: "want a JSON object"})
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.PolicyEvalTimeout)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.policies.EvalTimeout)
 	defer cancel()
 	o, id, err := m.Decide(ctx, body.Target, body.Input, s.policies.Decisions)
 	if err != nil {

@@ -22,14 +22,13 @@ type policyServer struct {
 	mgr     *policies.Manager
 }
 
-func newPolicyServer(t *testing.T, dialect database.Dialect, env map[string]string) *policyServer {
+// newPolicyServer serves the policy API and the webhook with the default
+// settings (1 s evaluations, failure policy Ignore, kube-system exempt),
+// which tune may change.
+func newPolicyServer(t *testing.T, dialect database.Dialect, tune func(*policies.Admitter)) *policyServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db := testsupport.OpenDB(t, dialect)
-	cfg, err := LoadConfig("serve", nil, envOf(env))
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := policies.NewStore(db)
 	mgr := &policies.Manager{Store: store, Engine: policies.NewEngine(), Log: testsupport.DiscardLogger()}
 	if err := mgr.Bootstrap(ctx); err != nil {
@@ -39,13 +38,13 @@ func newPolicyServer(t *testing.T, dialect database.Dialect, env map[string]stri
 	done := make(chan struct{})
 	go func() { log.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	exempt := map[string]bool{}
-	for _, ns := range cfg.PolicyExemptNamespaces {
-		exempt[ns] = true
+	adm := &policies.Admitter{Engine: mgr.Engine, Decisions: log, Exempt: map[string]bool{"kube-system": true}, Timeout: time.Second,
+		FailOpen: true, Log: testsupport.DiscardLogger()}
+	if tune != nil {
+		tune(adm)
 	}
-	adm := &policies.Admitter{Engine: mgr.Engine, Decisions: log, Exempt: exempt, Timeout: cfg.PolicyEvalTimeout,
-		FailOpen: cfg.WebhookFailurePolicy == "Ignore", Log: testsupport.DiscardLogger()}
-	s := NewServer(cfg, testsupport.DiscardLogger(), db, Services{Policies: Policies{Manager: mgr, Decisions: log, Admitter: adm}})
+	s := NewServer(testOptions, testsupport.DiscardLogger(), db,
+		Services{Policies: Policies{Manager: mgr, Decisions: log, Admitter: adm, EvalTimeout: adm.Timeout}})
 	return &policyServer{Server: s, mgr: mgr, webhook: &admissionHandler{admitter: adm, metrics: s.admission, log: testsupport.DiscardLogger()}}
 }
 
@@ -314,7 +313,7 @@ func TestAdmissionDeadline(t *testing.T) {
 		"violation contains \"never\" if {\n\tcount([x | some x in numbers.range(1, 50000000); x == 0]) > 0\n}\n"}}
 	for _, policy := range []string{"Ignore", "Fail"} {
 		t.Run(policy, func(t *testing.T) {
-			s := newPolicyServer(t, database.SQLite, map[string]string{"PAVED_POLICY_EVAL_TIMEOUT": "5ms", "PAVED_WEBHOOK_FAILURE_POLICY": policy})
+			s := newPolicyServer(t, database.SQLite, func(a *policies.Admitter) { a.Timeout, a.FailOpen = 5*time.Millisecond, policy == "Ignore" })
 			call(t, s, "POST", "/api/policies/sets/default/versions", slow, 201)
 			if _, err := s.mgr.Store.SetActive(context.Background(), "default", 2, "activate"); err != nil { // no tests to run
 				t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/internal/logging"
 	"github.com/paved-dev/paved/scaffolder/provision"
 )
 
@@ -72,7 +73,7 @@ func (s *Server) provisionEnvironments(c echo.Context) error {
 	var ae *provision.ApplyError
 	if errors.As(err, &ae) {
 		status, body := errorResponse(err, c.Request())
-		body.Error.RequestID = RequestID(c.Request().Context())
+		body.Error.RequestID = logging.RequestID(c.Request().Context())
 		return c.JSON(status, applyErrorBody{errorBody: body, Items: ae.Environments})
 	}
 	if err != nil {
@@ -127,7 +128,7 @@ func (s *Server) reconcileEnvironment(c echo.Context) error {
 		// A refusal is part of the outcome: answer the error with the
 		// objects' states and what was corrected before it.
 		status, body := errorResponse(err, c.Request())
-		body.Error.RequestID = RequestID(c.Request().Context())
+		body.Error.RequestID = logging.RequestID(c.Request().Context())
 		return c.JSON(status, reconcileErrorBody{errorBody: body, Environment: e, Corrected: nonNilDrift(corrected)})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"environment": e, "corrected": nonNilDrift(corrected)})

@@ -31,11 +31,12 @@ func newProvisioningServer(t *testing.T, cp *testsupport.ControlPlane, mutate fu
 		}
 		clusters[provision.DefaultCluster] = c
 	}
-	p, err := provision.New(s, clusters, provision.NewStore(db), testsupport.DiscardLogger())
-	if err != nil {
+	s.ApplyDefaults()
+	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return NewServer(Config{}, testsupport.DiscardLogger(), db, Services{Provisioning: Provisioning{Provisioner: p}})
+	p := provision.New(s, clusters, provision.NewStore(db), testsupport.DiscardLogger())
+	return NewServer(testOptions, testsupport.DiscardLogger(), db, Services{Provisioning: Provisioning{Provisioner: p}})
 }
 
 func TestProvisioningOffSaysSo(t *testing.T) {

@@ -1,5 +1,7 @@
-// Package portal is Paved's composition root and HTTP face: configuration,
-// the echo server, every route, error mapping, metrics and health.
+// Package portal is Paved's HTTP face: the echo server, every route and
+// its handler, middleware, error rendering, metrics and health. It
+// translates HTTP to calls on the domain packages it is handed; it builds
+// none of them (cmd/paved does).
 package portal
 
 import (
@@ -25,7 +27,7 @@ const maxBodyBytes = "10M"
 // Server serves the web UI and REST API.
 type Server struct {
 	echo         *echo.Echo
-	cfg          Config
+	opts         Options
 	log          *slog.Logger
 	db           *database.DB
 	registry     *prometheus.Registry
@@ -45,18 +47,15 @@ type Services struct {
 }
 
 // NewServer builds the HTTP server from its dependencies. It does not listen.
-func NewServer(cfg Config, log *slog.Logger, db *database.DB, svc Services) *Server {
+func NewServer(opts Options, log *slog.Logger, db *database.DB, svc Services) *Server {
 	cat, pol := svc.Catalog, svc.Policies
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Log the peer's address, not X-Forwarded-For, which any client can
 	// forge; trusting a proxy's header needs a trusted-proxies setting.
 	e.IPExtractor = echo.ExtractIPDirect()
-	s := &Server{echo: e, cfg: cfg, log: log, db: db, registry: newRegistry(), catalog: cat, policies: pol, provisioning: svc.Provisioning}
+	s := &Server{echo: e, opts: opts, log: log, db: db, registry: newRegistry(), catalog: cat, policies: pol, provisioning: svc.Provisioning}
 	s.admission = newAdmissionMetrics(s.registry)
-	if pol.Admitter != nil && pol.Admitter.UnknownKind == nil {
-		pol.Admitter.UnknownKind = func(kind string) { s.admission.unknownKind.WithLabelValues(kind).Inc() }
-	}
 	if pol.Decisions != nil {
 		registerDecisionLogMetrics(s.registry, pol.Decisions)
 	}
@@ -90,12 +89,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve http: %w", err)
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down: draining in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	s.log.Info("shutting down: draining in-flight requests", "timeout", s.opts.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		srv.Close()
-		return fmt.Errorf("requests still running after %s were cut off: %w", s.cfg.ShutdownTimeout, err)
+		return fmt.Errorf("requests still running after %s were cut off: %w", s.opts.ShutdownTimeout, err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -18,17 +18,17 @@ import (
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/internal/database"
+	"github.com/paved-dev/paved/internal/logging"
 	"github.com/paved-dev/paved/internal/testsupport"
 )
+
+// testOptions are the server's default settings.
+var testOptions = Options{ShutdownTimeout: 30 * time.Second}
 
 func newTestServer(t *testing.T, db *database.DB) (*Server, *testsupport.SyncBuffer) {
 	t.Helper()
 	logs := &testsupport.SyncBuffer{}
-	cfg, err := LoadConfig("serve", nil, envOf(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := NewServer(cfg, NewLogger(logs, "json", slog.LevelDebug), db, Services{})
+	s := NewServer(testOptions, logging.New(logs, logging.Options{Format: "json", Level: slog.LevelDebug}), db, Services{})
 	s.echo.GET("/test/invalid", func(echo.Context) error {
 		return paved.Invalid("entity is invalid", paved.Detail{Field: "metadata.name", Line: 4, Reason: "must be 1-63 characters"})
 	})
@@ -193,7 +193,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.Name, func(t *testing.T) {
 			s, _ := newTestServer(t, nil)
-			s.cfg.ShutdownTimeout = tt.Timeout
+			s.opts.ShutdownTimeout = tt.Timeout
 			started := make(chan struct{})
 			s.echo.GET("/test/slow", func(c echo.Context) error {
 				close(started)

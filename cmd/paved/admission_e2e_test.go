@@ -19,8 +19,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/paved-dev/paved/internal/config"
 	"github.com/paved-dev/paved/internal/testsupport"
 	"github.com/paved-dev/paved/policies"
+	"github.com/paved-dev/paved/policies/webhook"
 	"github.com/paved-dev/paved/portal"
 )
 
@@ -104,7 +106,7 @@ func TestAdmissionWebhookEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	port := freePort(t)
-	cfg, err := portal.LoadConfig("serve", nil, func(k string) string {
+	cfg, err := config.LoadNoArgs("serve", nil, func(k string) string {
 		return map[string]string{
 			"PAVED_DATA_DIR":                 t.TempDir(),
 			"PAVED_WEBHOOK_LISTEN":           "127.0.0.1:" + strconv.Itoa(port),
@@ -128,7 +130,7 @@ func TestAdmissionWebhookEndToEnd(t *testing.T) {
 	if err := svc.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := portal.NewServer(cfg, log, db, svc.portal())
+	srv := portal.NewServer(cfg.HTTP, log, db, svc.portal)
 	ln, tlsConfig, err := listenWebhook(cfg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -139,11 +141,11 @@ func TestAdmissionWebhookEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := portal.WebhookCABundle(cfg)
+	ca, err := webhook.CABundle(cfg.Webhook, cfg.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hook, err := portal.AdmissionWebhookConfiguration(cfg, ca)
+	hook, err := webhook.Configuration(cfg.Webhook, cfg.ExemptNamespaces(), ca)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,11 +195,11 @@ func TestAdmissionWebhookEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		lib.Modules["cost_center/policy.rego"] = costCenter
-		v, err := svc.policies.Manager.CreateVersion(ctx, "default", lib, "warn on cost-center")
+		v, err := svc.portal.Policies.Manager.CreateVersion(ctx, "default", lib, "warn on cost-center")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.policies.Manager.Activate(ctx, "default", v, "activate"); err != nil {
+		if _, err := svc.portal.Policies.Manager.Activate(ctx, "default", v, "activate"); err != nil {
 			t.Fatal(err)
 		}
 		seen.take()
@@ -211,7 +213,7 @@ func TestAdmissionWebhookEndToEnd(t *testing.T) {
 	})
 
 	t.Run("ExemptNamespaces", func(t *testing.T) {
-		labelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "exempt-", Labels: map[string]string{portal.ExemptLabel: "true"}}}
+		labelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "exempt-", Labels: map[string]string{policies.ExemptLabel: "true"}}}
 		byLabel, err := admin.CoreV1().Namespaces().Create(ctx, labelled, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -229,11 +231,11 @@ func TestAdmissionWebhookEndToEnd(t *testing.T) {
 	t.Run("BrokenActivationRefused", func(t *testing.T) {
 		lib, _ := policies.Library()
 		lib.Modules["no_latest_tag/policy_test.rego"] += "\ntest_broken if false\n"
-		v, err := svc.policies.Manager.CreateVersion(ctx, "default", lib, "a failing test")
+		v, err := svc.portal.Policies.Manager.CreateVersion(ctx, "default", lib, "a failing test")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = svc.policies.Manager.Activate(ctx, "default", v, "activate")
+		_, err = svc.portal.Policies.Manager.Activate(ctx, "default", v, "activate")
 		var ref *policies.RefusedError
 		if !errors.As(err, &ref) || len(ref.FailedTests) != 1 {
 			t.Fatalf("activation of a version with a failing test: %v", err)
@@ -248,25 +250,25 @@ func TestAdmissionWebhookEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := &policies.Auditor{Store: svc.policies.Manager.Store, Engine: svc.policies.Manager.Engine, Objects: live, Log: log}
+		a := &policies.Auditor{Store: svc.portal.Policies.Manager.Store, Engine: svc.portal.Policies.Manager.Engine, Objects: live, Log: log}
 		run, err := a.Run(ctx)
 		if err != nil || run.Error != "" {
 			t.Fatalf("audit: %+v, %v", run, err)
 		}
-		rep, err := svc.policies.Manager.Store.Audit(ctx, policies.AuditFilter{Namespace: ns, Limit: 10})
+		rep, err := svc.portal.Policies.Manager.Store.Audit(ctx, policies.AuditFilter{Namespace: ns, Limit: 10})
 		if err != nil || rep.TotalItems != 2 || rep.Items[0].Name != "warned" || rep.Items[0].Violations[0].Policy != "cost_center" {
 			t.Fatalf("audit of %s: %+v, %v", ns, rep, err)
 		}
 		for _, exempt := range []string{"legacy"} {
-			if rep, _ := svc.policies.Manager.Store.Audit(ctx, policies.AuditFilter{Namespace: exempt, Limit: 10}); rep.TotalItems != 0 {
+			if rep, _ := svc.portal.Policies.Manager.Store.Audit(ctx, policies.AuditFilter{Namespace: exempt, Limit: 10}); rep.TotalItems != 0 {
 				t.Fatalf("exempt namespace %s audited: %+v", exempt, rep)
 			}
 		}
-		if all, _ := svc.policies.Manager.Store.Audit(ctx, policies.AuditFilter{Limit: 100}); slices.ContainsFunc(all.Items, func(r policies.AuditResult) bool { return r.Name == "old" }) {
+		if all, _ := svc.portal.Policies.Manager.Store.Audit(ctx, policies.AuditFilter{Limit: 100}); slices.ContainsFunc(all.Items, func(r policies.AuditResult) bool { return r.Name == "old" }) {
 			t.Fatalf("objects of exempt namespaces audited: %+v", all.Items)
 		}
 		// Version 1 lacks the cost-center warning: nothing is newly denied.
-		p, err := svc.policies.Manager.Preview(ctx, "default", 1, 100, live)
+		p, err := svc.portal.Policies.Manager.Preview(ctx, "default", 1, 100, live)
 		if err != nil || p.Cluster != "ok" || p.Live != run.Objects || len(p.NewlyDenied) != 0 {
 			t.Fatalf("preview with live objects: %+v, %v", p, err)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/paved-dev/paved/catalog"
-	"github.com/paved-dev/paved/portal"
 )
 
 const catalogUsage = `Usage: paved catalog <command>
@@ -102,13 +100,9 @@ is a descriptor file; URL an http(s) raw file or a git repository file
 refreshed.`
 
 func catalogImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, rest, err := portal.LoadConfigArgs("catalog import", args, getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, portal.ConfigHelp(importUsage))
-		return nil
-	}
-	if err != nil {
-		return usageError{err}
+	cfg, rest, done, err := loadConfig("catalog import", importUsage, args, getenv, stdout)
+	if err != nil || done {
+		return err
 	}
 	if len(rest) != 1 {
 		return usageError{errors.New("paved catalog import: name exactly one PATH or URL")}
@@ -126,15 +120,12 @@ func catalogImport(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer db.Close()
-	svc, err := newServices(db, cfg, log)
+	cat := newCatalog(db, cfg.Catalog, log) // the catalog only: no clusters, no policies
+	loc, err := cat.Store.CreateLocation(ctx, typ, target)
 	if err != nil {
 		return err
 	}
-	loc, err := svc.catalog.Store.CreateLocation(ctx, typ, target)
-	if err != nil {
-		return err
-	}
-	res, err := svc.catalog.Ingester.Refresh(ctx, loc, true)
+	res, err := cat.Ingester.Refresh(ctx, loc, true)
 	if err != nil {
 		return fmt.Errorf("location %s registered, but reading it failed (it will be retried): %w", loc.ID, err)
 	}

@@ -67,3 +67,32 @@ func TestCatalogImportCommand(t *testing.T) {
 		}
 	})
 }
+
+// catalog import builds the catalog only: clusters that cannot be reached
+// (a missing kubeconfig, for the default and for a named cluster) do not
+// stop it, and neither does the policy engine.
+func TestCatalogImportIgnoresClusters(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "catalog-info.yaml")
+	if err := os.WriteFile(file, []byte(clientFixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no-such.kubeconfig")
+	cfgFile := filepath.Join(dir, "paved.yaml")
+	cfg := "kubeconfig: " + missing + "\nprovisioning:\n  clusters:\n    eu:\n      kubeconfig: " + missing + "\n"
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"paved", "catalog", "import", "--config", cfgFile, "--data-dir", filepath.Join(dir, "data"), file},
+		func(string) string { return "" }, &stdout, &stderr)
+	if err != nil || !strings.Contains(stdout.String(), "5 added, 0 updated") {
+		t.Fatalf("import with unreachable clusters: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	// serve, which does connect clusters, refuses the same configuration.
+	err = run(context.Background(), []string{"paved", "serve", "--config", cfgFile, "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0"},
+		func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "kubeconfig") {
+		t.Errorf("serve with a missing kubeconfig: %v, want it refused naming the kubeconfig", err)
+	}
+}

@@ -13,7 +13,7 @@ start; run this to migrate ahead of a deployment. Replicas may run it at
 once on PostgreSQL: an advisory lock lets one migrate at a time.`
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, done, err := loadConfig("migrate", migrateUsage, args, getenv, stdout)
+	cfg, done, err := loadConfigNoArgs("migrate", migrateUsage, args, getenv, stdout)
 	if err != nil || done {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/policies"
-	"github.com/paved-dev/paved/portal"
+	"github.com/paved-dev/paved/policies/webhook"
 )
 
 const policyUsage = `Usage: paved policy <command>
@@ -266,18 +266,18 @@ func admissionCmd(args []string, getenv func(string) string, stdout, stderr io.W
 		fmt.Fprintln(stderr, admissionUsage)
 		return usageError{errors.New("paved admission: the command is manifest")}
 	}
-	cfg, done, err := loadConfig("admission manifest", admissionUsage, args[1:], getenv, stdout)
+	cfg, done, err := loadConfigNoArgs("admission manifest", admissionUsage, args[1:], getenv, stdout)
 	if err != nil || done {
 		return err
 	}
-	if cfg.WebhookListen == "" && cfg.WebhookURL == "" {
+	if cfg.Webhook.Listen == "" && cfg.Webhook.URL == "" {
 		return usageError{paved.Invalid("no webhook address", paved.Detail{Field: "--webhook-url", Reason: "set --webhook-url (or --webhook-listen) to where the API server reaches Paved"})}
 	}
-	ca, err := portal.WebhookCABundle(cfg)
+	ca, err := webhook.CABundle(cfg.Webhook, cfg.DataDir)
 	if err != nil {
 		return err
 	}
-	out, err := portal.AdmissionManifest(cfg, ca)
+	out, err := webhook.Manifest(cfg.Webhook, cfg.ExemptNamespaces(), ca)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,9 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/paved-dev/paved/internal/config"
 	"github.com/paved-dev/paved/internal/database"
-	"github.com/paved-dev/paved/portal"
+	"github.com/paved-dev/paved/internal/logging"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -60,27 +61,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return usageError{fmt.Errorf("unknown command %q", cmd)}
 }
 
-// loadConfig reads the settings of command; for --help it prints them and
-// returns done.
-func loadConfig(command, help string, args []string, getenv func(string) string, stdout io.Writer) (cfg portal.Config, done bool, err error) {
-	cfg, err = portal.LoadConfig(command, args, getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, portal.ConfigHelp(help))
-		return cfg, true, nil
-	}
-	if err != nil {
-		return cfg, false, usageError{err}
-	}
-	return cfg, false, nil
+// loadConfig reads the settings of command and the arguments after its
+// flags; for --help it prints them and returns done.
+func loadConfig(command, help string, args []string, getenv func(string) string, stdout io.Writer) (cfg config.Config, rest []string, done bool, err error) {
+	cfg, rest, err = config.Load(command, args, getenv)
+	done, err = helpOrUsage(err, help, stdout)
+	return cfg, rest, done, err
 }
 
-func newLogger(cfg portal.Config, stderr io.Writer) *slog.Logger {
-	return portal.NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+// loadConfigNoArgs is loadConfig for commands that take no arguments.
+func loadConfigNoArgs(command, help string, args []string, getenv func(string) string, stdout io.Writer) (config.Config, bool, error) {
+	cfg, err := config.LoadNoArgs(command, args, getenv)
+	done, err := helpOrUsage(err, help, stdout)
+	return cfg, done, err
+}
+
+// helpOrUsage prints the help for flag.ErrHelp and makes other
+// configuration errors usage errors.
+func helpOrUsage(err error, help string, stdout io.Writer) (done bool, _ error) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, config.Help(help))
+		return true, nil
+	case err != nil:
+		return false, usageError{err}
+	}
+	return false, nil
+}
+
+func newLogger(cfg config.Config, stderr io.Writer) *slog.Logger {
+	return logging.New(stderr, cfg.Log)
 }
 
 // openMigrated opens the configured database and brings its schema up to
 // date; the caller closes it.
-func openMigrated(ctx context.Context, cfg portal.Config, log *slog.Logger) (*database.DB, database.SchemaStatus, error) {
+func openMigrated(ctx context.Context, cfg config.Config, log *slog.Logger) (*database.DB, database.SchemaStatus, error) {
 	db, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return nil, database.SchemaStatus{}, err

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/internal/config"
+	"github.com/paved-dev/paved/policies/webhook"
 	"github.com/paved-dev/paved/portal"
 )
 
@@ -23,7 +25,7 @@ Starts the Paved web portal and REST API. Applies pending database
 migrations first; refuses a database migrated by a newer paved.`
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, done, err := loadConfig("serve", serveUsage, args, getenv, stdout)
+	cfg, done, err := loadConfigNoArgs("serve", serveUsage, args, getenv, stdout)
 	if err != nil || done {
 		return err
 	}
@@ -60,10 +62,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := svc.start(ctx); err != nil {
 		return err
 	}
-	srv := portal.NewServer(cfg, log, db, svc.portal())
+	srv := portal.NewServer(cfg.HTTP, log, db, svc.portal)
 	url := "http://" + ln.Addr().String()
 	log.Info("paved ready", "url", url, "version", version, "database", db.Dialect, "where", db.Where,
-		"schema_version", st.Current, "policies", svc.policies.Manager.Engine.Snapshot().Revision,
+		"schema_version", st.Current, "policies", svc.portal.Policies.Manager.Engine.Snapshot().Revision,
 		"startup_ms", time.Since(start).Milliseconds())
 	fmt.Fprintln(stdout, "paved listening on", url)
 	ctx, cancel := context.WithCancel(ctx)
@@ -83,25 +85,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	serveErr := srv.Serve(ctx, ln)
 	cancel()
-	return errors.Join(serveErr, <-webhookErr, svc.stop(cfg.ShutdownTimeout))
+	return errors.Join(serveErr, <-webhookErr, svc.stop(cfg.HTTP.ShutdownTimeout))
 }
 
 // listenWebhook binds the admission webhook's TLS listener when one is
 // configured, and prepares its certificate.
-func listenWebhook(cfg portal.Config, log *slog.Logger) (net.Listener, *tls.Config, error) {
-	if cfg.WebhookListen == "" {
+func listenWebhook(cfg config.Config, log *slog.Logger) (net.Listener, *tls.Config, error) {
+	if cfg.Webhook.Listen == "" {
 		return nil, nil, nil
 	}
-	tlsConfig, err := portal.WebhookTLS(cfg)
+	tlsConfig, err := webhook.TLS(cfg.Webhook, cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	if cfg.WebhookCertFile == "" {
+	if cfg.Webhook.CertFile == "" {
 		log.Info("admission webhook uses a certificate from Paved's CA", "ca", filepath.Join(cfg.DataDir, "webhook-ca.pem"))
 	}
-	ln, err := net.Listen("tcp", cfg.WebhookListen)
+	ln, err := net.Listen("tcp", cfg.Webhook.Listen)
 	if err != nil {
-		return nil, nil, paved.Errorf(paved.CodeUnavailable, "cannot listen on %s (--webhook-listen): %w", cfg.WebhookListen, err)
+		return nil, nil, paved.Errorf(paved.CodeUnavailable, "cannot listen on %s (--webhook-listen): %w", cfg.Webhook.Listen, err)
 	}
 	return ln, tlsConfig, nil
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/paved-dev/paved/catalog"
+	"github.com/paved-dev/paved/internal/config"
 	"github.com/paved-dev/paved/internal/database"
 	"github.com/paved-dev/paved/internal/jobs"
 	"github.com/paved-dev/paved/internal/kube"
@@ -26,43 +27,25 @@ import (
 // scheduleEvery is how often the leader looks for locations due a refresh.
 const scheduleEvery = 30 * time.Second
 
-// services are the long-lived parts serve builds around the database.
+// services are the long-lived parts serve runs around the database.
 type services struct {
-	catalog      portal.Catalog
-	policies     portal.Policies
-	provisioning portal.Provisioning
-	queue        *jobs.Queue
-	cfg          portal.Config
-	loops        sync.WaitGroup
+	portal portal.Services
+	queue  *jobs.Queue
+	cfg    config.Config
+	loops  sync.WaitGroup
 }
 
-// portal is what the HTTP server exposes.
-func (s *services) portal() portal.Services {
-	return portal.Services{Catalog: s.catalog, Policies: s.policies, Provisioning: s.provisioning}
-}
-
-// newServices builds the catalog and the job queue that refreshes it.
-func newServices(db *database.DB, cfg portal.Config, log *slog.Logger) (*services, error) {
-	store := catalog.NewStore(db)
-	ingester := &catalog.Ingester{
-		Store:    store,
-		Fetch:    catalog.Fetchers{Git: catalog.NewGitFetcher(), HTTP: &http.Client{Timeout: time.Minute}},
-		Apply:    catalog.ApplyOptions{DeleteOrphans: cfg.CatalogDeleteOrphans},
-		Interval: cfg.CatalogRefreshInterval,
-		Log:      log.With("component", "catalog"),
-	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &catalog.RefreshWorker{Ingester: ingester})
-	sched := &catalog.ScheduleWorker{Store: store}
-	river.AddWorker(workers, sched)
-	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(scheduleEvery),
-		func() (river.JobArgs, *river.InsertOpts) { return catalog.ScheduleArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true})}
-
+// newServices builds everything serve runs: the catalog, the policy
+// engine, provisioning, and the job queue working their jobs.
+func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*services, error) {
+	// client-go (leader election, discovery) logs through klog: send it to
+	// Paved's log, so JSON logs stay JSON.
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	restCfg, err := kube.Config(cfg.Kubeconfig)
 	if err != nil {
 		return nil, err
 	}
+	cat := newCatalog(db, cfg.Catalog, log)
 	pol, err := newPolicies(db, cfg, restCfg, log)
 	if err != nil {
 		return nil, err
@@ -71,35 +54,63 @@ func newServices(db *database.DB, cfg portal.Config, log *slog.Logger) (*service
 	if err != nil {
 		return nil, err
 	}
+	workers, periodic := catalogJobs(cat)
 	if pol.Live != nil {
 		auditor := &policies.Auditor{Store: pol.Manager.Store, Engine: pol.Manager.Engine, Objects: pol.Live, Log: log.With("component", "audit")}
 		river.AddWorker(workers, &policies.AuditWorker{Auditor: auditor})
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.PolicyAuditInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return policies.AuditArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true}))
+		periodic = append(periodic, every(cfg.Policies.AuditInterval, policies.AuditArgs{}))
 	}
 	queue, err := jobs.New(db, log, jobs.Options{Workers: workers, Periodic: periodic})
 	if err != nil {
 		return nil, err
 	}
-	sched.Queue = queue
-	return &services{catalog: portal.Catalog{Store: store, Ingester: ingester, Queue: queue}, policies: pol, provisioning: prov, queue: queue, cfg: cfg}, nil
+	cat.Queue = queue
+	return &services{portal: portal.Services{Catalog: cat, Policies: pol, Provisioning: prov}, queue: queue, cfg: cfg}, nil
+}
+
+// newCatalog builds the catalog's store and ingester; its Queue is left
+// nil, which refreshes inline (catalog import) until serve sets one.
+func newCatalog(db *database.DB, opts catalog.Options, log *slog.Logger) portal.Catalog {
+	store := catalog.NewStore(db)
+	ingester := &catalog.Ingester{
+		Store:    store,
+		Fetch:    catalog.Fetchers{Git: catalog.NewGitFetcher(), HTTP: &http.Client{Timeout: time.Minute}},
+		Apply:    catalog.ApplyOptions{DeleteOrphans: opts.DeleteOrphans},
+		Interval: opts.RefreshInterval,
+		Log:      log.With("component", "catalog"),
+	}
+	return portal.Catalog{Store: store, Ingester: ingester}
+}
+
+// catalogJobs are the catalog's workers and its periodic schedule.
+func catalogJobs(cat portal.Catalog) (*river.Workers, []*river.PeriodicJob) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &catalog.RefreshWorker{Ingester: cat.Ingester})
+	river.AddWorker(workers, &catalog.ScheduleWorker{Store: cat.Store})
+	return workers, []*river.PeriodicJob{every(scheduleEvery, catalog.ScheduleArgs{})}
+}
+
+// every runs a periodic job at start and then every interval.
+func every(interval time.Duration, args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})
 }
 
 // newPolicies builds the policy engine, its decision log and the admitter;
 // Live is set when a cluster is configured.
-func newPolicies(db *database.DB, cfg portal.Config, restCfg *rest.Config, log *slog.Logger) (portal.Policies, error) {
+func newPolicies(db *database.DB, cfg config.Config, restCfg *rest.Config, log *slog.Logger) (portal.Policies, error) {
 	store := policies.NewStore(db)
 	plog := log.With("component", "policies")
 	mgr := &policies.Manager{Store: store, Engine: policies.NewEngine(), Log: plog}
-	decisions := policies.NewDecisionLog(store, plog, cfg.PolicyDecisionQueue, cfg.PolicyDecisionRetention)
-	exempt := map[string]bool{cfg.Namespace: true}
-	for _, ns := range cfg.PolicyExemptNamespaces {
+	decisions := policies.NewDecisionLog(store, plog, cfg.Policies.DecisionQueue, cfg.Policies.DecisionRetention)
+	exempt := map[string]bool{}
+	for _, ns := range cfg.ExemptNamespaces() {
 		exempt[ns] = true
 	}
 	admitter := &policies.Admitter{Engine: mgr.Engine, Decisions: decisions, Exempt: exempt,
-		Timeout: cfg.PolicyEvalTimeout, FailOpen: cfg.WebhookFailurePolicy == "Ignore", Log: plog}
-	pol := portal.Policies{Manager: mgr, Decisions: decisions, Admitter: admitter}
+		Timeout: cfg.Policies.EvalTimeout, FailOpen: cfg.Webhook.FailOpen(), Log: plog}
+	pol := portal.Policies{Manager: mgr, Decisions: decisions, Admitter: admitter, EvalTimeout: cfg.Policies.EvalTimeout}
 	if restCfg != nil {
 		live, err := policies.NewClusterObjects(restCfg, exempt)
 		if err != nil {
@@ -113,19 +124,13 @@ func newPolicies(db *database.DB, cfg portal.Config, restCfg *rest.Config, log *
 // newProvisioning connects the default cluster (restCfg, nil for none)
 // and the named ones; with a cluster it also builds the reconciler, whose
 // Lease lives in Paved's own namespace on the default (or first) cluster.
-func newProvisioning(db *database.DB, cfg portal.Config, restCfg *rest.Config, log *slog.Logger) (portal.Provisioning, error) {
+func newProvisioning(db *database.DB, cfg config.Config, restCfg *rest.Config, log *slog.Logger) (portal.Provisioning, error) {
 	plog := log.With("component", "provisioning")
-	// client-go (leader election, discovery) logs through klog: send it to
-	// Paved's log, so JSON logs stay JSON.
-	klog.SetSlogLogger(log.With("component", "client-go"))
 	clusters, err := provision.ConnectClusters(&cfg.Provisioning, restCfg)
 	if err != nil {
 		return portal.Provisioning{}, err
 	}
-	p, err := provision.New(cfg.Provisioning, clusters, provision.NewStore(db), plog)
-	if err != nil {
-		return portal.Provisioning{}, err
-	}
+	p := provision.New(cfg.Provisioning, clusters, provision.NewStore(db), plog)
 	p.Identity = replicaIdentity()
 	if !p.Enabled() {
 		plog.Info("provisioning is off", "reason", provision.ErrOff.Message)
@@ -156,16 +161,17 @@ func replicaIdentity() string {
 // start loads the active policies (installing the default library on a
 // new database), then starts the job queue and the policy loops.
 func (s *services) start(ctx context.Context) error {
-	if err := s.policies.Manager.Bootstrap(ctx); err != nil {
+	pol := s.portal.Policies
+	if err := pol.Manager.Bootstrap(ctx); err != nil {
 		return err
 	}
 	if err := s.queue.Start(ctx); err != nil {
 		return err
 	}
 	s.loops.Add(2)
-	go func() { defer s.loops.Done(); s.policies.Manager.Run(ctx, s.cfg.PolicySyncInterval) }()
-	go func() { defer s.loops.Done(); s.policies.Decisions.Run(ctx) }()
-	if r := s.provisioning.Reconciler; r != nil {
+	go func() { defer s.loops.Done(); pol.Manager.Run(ctx, s.cfg.Policies.SyncInterval) }()
+	go func() { defer s.loops.Done(); pol.Decisions.Run(ctx) }()
+	if r := s.portal.Provisioning.Reconciler; r != nil {
 		s.loops.Add(1)
 		go func() { defer s.loops.Done(); r.Run(ctx) }()
 	}

@@ -8,10 +8,12 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -87,6 +89,21 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.Inse
 		return nil, fmt.Errorf("enqueue %s job: %w", args.Kind(), err)
 	}
 	return res, nil
+}
+
+// InsertFromWork enqueues a job from inside a worker, through the client
+// working the current job; a worker that enqueues more jobs (a scheduler)
+// then needs no reference to the Queue built from it.
+func InsertFromWork(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	var client riverClient
+	if c, err := river.ClientFromContextSafely[*sql.Tx](ctx); err == nil {
+		client = c
+	} else if c, err := river.ClientFromContextSafely[pgx.Tx](ctx); err == nil {
+		client = c
+	} else {
+		return nil, fmt.Errorf("enqueue %s job: not called from a worker: %w", args.Kind(), err)
+	}
+	return (&Queue{client: client}).Insert(ctx, args, opts)
 }
 
 // Start starts working jobs in the background until Stop. It does nothing

@@ -122,6 +122,56 @@ func TestJobSurvivesProcessKill(t *testing.T) {
 	})
 }
 
+// relayArgs is a job whose worker enqueues an echo job through
+// InsertFromWork.
+type relayArgs struct {
+	Message string `json:"message"`
+}
+
+func (relayArgs) Kind() string { return "test_relay" }
+
+type relayWorker struct{ river.WorkerDefaults[relayArgs] }
+
+func (relayWorker) Work(ctx context.Context, job *river.Job[relayArgs]) error {
+	_, err := jobs.InsertFromWork(ctx, echoArgs{Message: job.Args.Message}, nil)
+	return err
+}
+
+// A worker enqueues through the client that works it, on both databases
+// (River's transaction types differ); outside a worker, it is an error.
+func TestInsertFromWork(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		db := testsupport.OpenDB(t, dialect)
+		got := make(chan string, 1)
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &echoWorker{got: got})
+		river.AddWorker(workers, &relayWorker{})
+		ctx := context.Background()
+		q, err := jobs.New(db, testsupport.DiscardLogger(), jobs.Options{Workers: workers, FetchPollInterval: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		if _, err := q.Insert(ctx, relayArgs{Message: "relayed"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-got:
+			if m != "relayed" {
+				t.Fatalf("echo job carried %q, want relayed", m)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the job enqueued by a worker was not worked within 30s")
+		}
+		if _, err := jobs.InsertFromWork(ctx, echoArgs{}, nil); err == nil || !strings.Contains(err.Error(), "not called from a worker") {
+			t.Errorf("InsertFromWork outside a worker: %v", err)
+		}
+	})
+}
+
 func migrate(t *testing.T, url string) {
 	t.Helper()
 	db, err := database.Open(context.Background(), url, t.TempDir())

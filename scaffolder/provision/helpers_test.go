@@ -61,11 +61,18 @@ func newProvisioner(t testing.TB, cp *testsupport.ControlPlane, db *database.DB,
 	if mutate != nil {
 		mutate(&s)
 	}
-	p, err := New(s, map[string]*Cluster{DefaultCluster: newCluster(t, cp)}, NewStore(db), testsupport.DiscardLogger())
-	if err != nil {
+	return New(completeSettings(t, s), map[string]*Cluster{DefaultCluster: newCluster(t, cp)}, NewStore(db), testsupport.DiscardLogger())
+}
+
+// completeSettings applies the defaults and checks the settings, as
+// loading the configuration does.
+func completeSettings(t testing.TB, s Settings) Settings {
+	t.Helper()
+	s.ApplyDefaults()
+	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return s
 }
 
 var nameSeq atomic.Int64

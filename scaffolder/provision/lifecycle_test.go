@@ -358,17 +358,12 @@ func TestNamedClusters(t *testing.T) {
 	s := DefaultSettings()
 	s.Clusters = map[string]ClusterSettings{"eu": {Kubeconfig: cp.WriteKubeconfig(t)}}
 	s.Environments[2].Cluster = "eu"
-	if err := s.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	s = completeSettings(t, s)
 	clusters, err := ConnectClusters(&s, nil) // no --kubeconfig: only "eu"
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(s, clusters, NewStore(testsupport.OpenDB(t, database.SQLite)), testsupport.DiscardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := New(s, clusters, NewStore(testsupport.OpenDB(t, database.SQLite)), testsupport.DiscardLogger())
 	team, svc := unique("team"), unique("svc")
 	_, err = p.Provision(ctx, Request{Team: team, Service: svc, Environments: []string{"dev"}})
 	if paved.ErrorCode(err) != paved.CodeUnprocessable || !strings.Contains(err.Error(), `runs on cluster "default", which is not connected; one of eu`) {

@@ -25,13 +25,12 @@ type Provisioner struct {
 	Identity string
 }
 
-// New checks the settings and returns a provisioner over the connected
-// clusters; with none, provisioning is off and every call says so.
-func New(s Settings, clusters map[string]*Cluster, store *Store, log *slog.Logger) (*Provisioner, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	return &Provisioner{settings: s, clusters: clusters, store: store, log: log, Identity: "paved"}, nil
+// New returns a provisioner over the connected clusters; with none,
+// provisioning is off and every call says so. The settings must have had
+// their defaults applied and passed Validate (loading the configuration
+// does both).
+func New(s Settings, clusters map[string]*Cluster, store *Store, log *slog.Logger) *Provisioner {
+	return &Provisioner{settings: s, clusters: clusters, store: store, log: log, Identity: "paved"}
 }
 
 // Enabled reports whether a cluster is configured.

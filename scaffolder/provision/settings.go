@@ -153,26 +153,35 @@ func DefaultSettings() Settings {
 	}
 }
 
-// Validate checks the settings and fills what was left out: the mesh
-// namespaces from the mesh, an environment's cluster (default) and Pod
-// Security level (restricted). Details name fields as config-file paths
-// (provisioning.environments[1].quota.pods).
-func (s *Settings) Validate() error {
-	var details []paved.Detail
-	bad := func(field, format string, args ...any) {
-		details = append(details, paved.Detail{Field: "provisioning." + field, Reason: fmt.Sprintf(format, args...)})
+// ApplyDefaults fills what the config file may leave out and that
+// depends on what it says: the mesh's namespaces from the mesh, and each
+// environment's cluster (default) and Pod Security level (restricted, the
+// safe side when unsaid). Run it once, before Validate.
+func (s *Settings) ApplyDefaults() {
+	if s.MeshNamespaces == nil {
+		s.MeshNamespaces = map[string][]string{"istio": {"istio-system"}, "linkerd": {"linkerd"}}[s.Mesh]
 	}
+	for i := range s.Environments {
+		p := &s.Environments[i]
+		if p.Cluster == "" {
+			p.Cluster = DefaultCluster
+		}
+		if p.PodSecurity == "" {
+			p.PodSecurity = "restricted"
+		}
+	}
+}
+
+// Validate checks the settings without changing them. Details name fields
+// as config-file paths (provisioning.environments[1].quota.pods), sorted.
+func (s *Settings) Validate() error {
+	var d paved.Details
+	bad := func(field, format string, args ...any) { d.Add("provisioning."+field, format, args...) }
 	if !strings.Contains(s.NamespacePattern, "{service}") || !strings.Contains(s.NamespacePattern, "{env}") {
 		bad("namespacePattern", "%q must contain {service} and {env}, or two environments would share a namespace", s.NamespacePattern)
 	}
-	switch s.Mesh {
-	case "none", "linkerd":
-	case "istio":
-	default:
+	if !slices.Contains([]string{"none", "istio", "linkerd"}, s.Mesh) {
 		bad("mesh", "%q is not none, istio or linkerd", s.Mesh)
-	}
-	if s.MeshNamespaces == nil {
-		s.MeshNamespaces = map[string][]string{"istio": {"istio-system"}, "linkerd": {"linkerd"}}[s.Mesh]
 	}
 	if s.ReconcileInterval <= 0 {
 		bad("reconcileInterval", "must be a positive duration such as 5m")
@@ -181,14 +190,7 @@ func (s *Settings) Validate() error {
 		bad("environments", "at least one environment is needed")
 	}
 	seen := map[string]bool{}
-	for i := range s.Environments {
-		p := &s.Environments[i]
-		if p.Cluster == "" {
-			p.Cluster = DefaultCluster
-		}
-		if p.PodSecurity == "" {
-			p.PodSecurity = "restricted" // the safe side when unsaid
-		}
+	for i, p := range s.Environments {
 		field := fmt.Sprintf("environments[%d]", i)
 		switch {
 		case p.Name == "":
@@ -197,27 +199,7 @@ func (s *Settings) Validate() error {
 			bad(field+".name", "%q is listed twice", p.Name)
 		}
 		seen[p.Name] = true
-		if p.Cluster != DefaultCluster {
-			if _, ok := s.Clusters[p.Cluster]; !ok {
-				bad(field+".cluster", "%q is not %s", p.Cluster, knownList(s.ClusterNames()))
-			}
-		}
-		if !slices.Contains([]string{"privileged", "baseline", "restricted"}, p.PodSecurity) {
-			bad(field+".podSecurity", "%q is not privileged, baseline or restricted", p.PodSecurity)
-		}
-		if p.Pipeline != "" && !slices.Contains(providerNames, p.Pipeline) {
-			bad(field+".pipeline", "%q is not %s", p.Pipeline, knownList(providerNames))
-		}
-		for _, q := range []struct {
-			name string
-			vals map[string]string
-		}{{"quota", p.Quota}, {"limits.default", p.Limits.Default}, {"limits.defaultRequest", p.Limits.DefaultRequest}, {"limits.max", p.Limits.Max}} {
-			for k, v := range q.vals {
-				if _, err := resource.ParseQuantity(v); err != nil {
-					bad(field+"."+q.name+"."+k, "%q is not a quantity such as 500m or 4Gi", v)
-				}
-			}
-		}
+		s.validateProfile(p, field, bad)
 	}
 	for name, c := range s.Clusters {
 		if name == DefaultCluster {
@@ -227,11 +209,34 @@ func (s *Settings) Validate() error {
 			bad("clusters."+name+".kubeconfig", "is required")
 		}
 	}
-	if len(details) > 0 {
-		slices.SortFunc(details, func(a, b paved.Detail) int { return strings.Compare(a.Field, b.Field) })
-		return paved.Invalid("invalid provisioning settings", details...)
+	slices.SortFunc(d, func(a, b paved.Detail) int { return strings.Compare(a.Field, b.Field) })
+	return d.Err("invalid provisioning settings")
+}
+
+// validateProfile checks one environment's cluster, Pod Security level,
+// pipeline and quantities.
+func (s *Settings) validateProfile(p Profile, field string, bad func(field, format string, args ...any)) {
+	if p.Cluster != DefaultCluster {
+		if _, ok := s.Clusters[p.Cluster]; !ok {
+			bad(field+".cluster", "%q is not %s", p.Cluster, knownList(s.ClusterNames()))
+		}
 	}
-	return nil
+	if !slices.Contains([]string{"privileged", "baseline", "restricted"}, p.PodSecurity) {
+		bad(field+".podSecurity", "%q is not privileged, baseline or restricted", p.PodSecurity)
+	}
+	if p.Pipeline != "" && !slices.Contains(providerNames, p.Pipeline) {
+		bad(field+".pipeline", "%q is not %s", p.Pipeline, knownList(providerNames))
+	}
+	for _, q := range []struct {
+		name string
+		vals map[string]string
+	}{{"quota", p.Quota}, {"limits.default", p.Limits.Default}, {"limits.defaultRequest", p.Limits.DefaultRequest}, {"limits.max", p.Limits.Max}} {
+		for k, v := range q.vals {
+			if _, err := resource.ParseQuantity(v); err != nil {
+				bad(field+"."+q.name+"."+k, "%q is not a quantity such as 500m or 4Gi", v)
+			}
+		}
+	}
 }
 
 // Profile returns the environment named name.

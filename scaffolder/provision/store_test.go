@@ -150,9 +150,54 @@ func TestSettingsValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Validate only reads: settings that passed it are unchanged, and settings
+// left incomplete stay so (ApplyDefaults completes them).
+func TestSettingsValidateChangesNothing(t *testing.T) {
 	s := DefaultSettings()
-	s.Mesh = "linkerd"
-	if err := s.Validate(); err != nil || !reflect.DeepEqual(s.MeshNamespaces, []string{"linkerd"}) {
-		t.Errorf("linkerd defaults: %v, mesh namespaces %v", err, s.MeshNamespaces)
+	s.Mesh = "istio"
+	s.Environments = append(s.Environments, Profile{Name: "qa"})
+	before := DefaultSettings()
+	before.Mesh = "istio"
+	before.Environments = append(before.Environments, Profile{Name: "qa"})
+	err := s.Validate()
+	if !reflect.DeepEqual(s, before) {
+		t.Errorf("Validate changed the settings: %+v", s)
+	}
+	// Without defaults, qa has no cluster and no Pod Security level.
+	pe, ok := err.(*paved.Error)
+	if !ok || len(pe.Details) != 2 || pe.Details[0].Field != "provisioning.environments[3].cluster" || pe.Details[1].Field != "provisioning.environments[3].podSecurity" {
+		t.Errorf("Validate() = %v, want the missing cluster and pod security of qa", err)
+	}
+}
+
+func TestSettingsApplyDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		mesh, revision string
+		want           []string
+	}{{"none", "", nil}, {"istio", "", []string{"istio-system"}}, {"linkerd", "", []string{"linkerd"}}} {
+		t.Run(tc.mesh, func(t *testing.T) {
+			s := DefaultSettings()
+			s.Mesh = tc.mesh
+			s.Environments = append(s.Environments, Profile{Name: "qa"})
+			s.ApplyDefaults()
+			if !reflect.DeepEqual(s.MeshNamespaces, tc.want) {
+				t.Errorf("mesh namespaces = %v, want %v", s.MeshNamespaces, tc.want)
+			}
+			if qa := s.Environments[3]; qa.Cluster != "default" || qa.PodSecurity != "restricted" {
+				t.Errorf("qa = %+v, want cluster default and pod security restricted", qa)
+			}
+			if err := s.Validate(); err != nil {
+				t.Errorf("Validate() after ApplyDefaults = %v", err)
+			}
+		})
+	}
+	// Given mesh namespaces are kept.
+	s := DefaultSettings()
+	s.Mesh, s.MeshNamespaces = "istio", []string{"mesh"}
+	s.ApplyDefaults()
+	if !reflect.DeepEqual(s.MeshNamespaces, []string{"mesh"}) {
+		t.Errorf("mesh namespaces = %v, want the configured [mesh]", s.MeshNamespaces)
 	}
 }

@@ -1,4 +1,4 @@
-package portal
+package webhook
 
 import (
 	"crypto/ecdsa"
@@ -28,38 +28,36 @@ const (
 	webhookCAKeyFile = "webhook-ca-key.pem"
 )
 
-// WebhookTLS returns the admission listener's TLS configuration: the
-// configured certificate, or one issued by Paved's own CA (whose bundle
-// WebhookCABundle returns).
-func WebhookTLS(cfg Config) (*tls.Config, error) {
-	if (cfg.WebhookCertFile == "") != (cfg.WebhookKeyFile == "") {
-		return nil, paved.Invalid("invalid configuration", paved.Detail{Field: "--webhook-cert-file", Reason: "give both --webhook-cert-file and --webhook-key-file, or neither"})
-	}
-	if cfg.WebhookCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.WebhookCertFile, cfg.WebhookKeyFile)
+// TLS returns the admission listener's TLS configuration: the configured
+// certificate, or one issued by Paved's own CA in dataDir (whose bundle
+// CABundle returns).
+func TLS(o Options, dataDir string) (*tls.Config, error) {
+	if o.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
 		if err != nil {
-			return nil, paved.Invalid("cannot load the webhook certificate", paved.Detail{Field: "--webhook-cert-file", Reason: err.Error()})
+			return nil, paved.Invalid("cannot load the webhook certificate", paved.Detail{Field: "webhook-cert-file", Reason: err.Error()})
 		}
 		return serverTLS(cert), nil
 	}
-	ca, _, err := loadOrCreateCA(cfg.DataDir)
+	ca, _, err := loadOrCreateCA(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := issueServing(ca, webhookHosts(cfg))
+	cert, err := issueServing(ca, hosts(o))
 	if err != nil {
 		return nil, err
 	}
 	return serverTLS(cert), nil
 }
 
-// WebhookCABundle returns the caBundle for the webhook configuration,
-// creating Paved's CA in the data directory if it does not exist yet.
-func WebhookCABundle(cfg Config) ([]byte, error) {
-	if cfg.WebhookCertFile != "" {
-		return os.ReadFile(cfg.WebhookCertFile)
+// CABundle returns the caBundle for the webhook configuration: the
+// configured certificate, or Paved's CA in dataDir, created if it does not
+// exist yet.
+func CABundle(o Options, dataDir string) ([]byte, error) {
+	if o.CertFile != "" {
+		return os.ReadFile(o.CertFile)
 	}
-	_, caPEM, err := loadOrCreateCA(cfg.DataDir)
+	_, caPEM, err := loadOrCreateCA(dataDir)
 	return caPEM, err
 }
 
@@ -67,13 +65,13 @@ func serverTLS(cert tls.Certificate) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 }
 
-// webhookHosts are the names the serving certificate is valid for.
-func webhookHosts(cfg Config) []string {
+// hosts are the names the serving certificate is valid for.
+func hosts(o Options) []string {
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
-	if u, err := url.Parse(cfg.AdmissionURL()); err == nil && u.Hostname() != "" {
+	if u, err := url.Parse(o.AdmissionURL()); err == nil && u.Hostname() != "" {
 		hosts = append(hosts, u.Hostname())
 	}
-	if h, _, err := net.SplitHostPort(cfg.WebhookListen); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+	if h, _, err := net.SplitHostPort(o.Listen); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
 		hosts = append(hosts, h)
 	}
 	return hosts

@@ -1,8 +1,11 @@
-package portal
+package config
 
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +19,71 @@ import (
 // provisioningKey is the config file's one structured section: the
 // environments, their profiles and the named clusters do not fit flags.
 const provisioningKey = "provisioning"
+
+// maxFileBytes bounds the config file; a real one is a few kilobytes.
+const maxFileBytes = 1 << 20
+
+// file reads path as a YAML mapping of setting names to values, plus the
+// provisioning section. Unknown keys are errors, so typos do not silently
+// fall back to defaults.
+func (l *loader) file(path string) error {
+	data, err := readFile(path)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file sets nothing
+		}
+		return paved.Invalid("config file "+path+" is not valid YAML", paved.Detail{Reason: err.Error()})
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return invalidSetting(origin{field: path, line: root.Line}, errors.New("want a mapping of setting names to values"))
+	}
+	l.root = root
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i], root.Content[i+1]
+		at := origin{field: path + ": " + key.Value, line: key.Line}
+		if key.Value == provisioningKey {
+			if err := decodeProvisioning(&l.c.Provisioning, path, data); err != nil {
+				return err
+			}
+			continue
+		}
+		s, ok := settingNamed(key.Value)
+		if !ok || s.name == configSetting {
+			return invalidSetting(at, fmt.Errorf("unknown setting; known: %s, %s", fileKeys(), provisioningKey))
+		}
+		if val.Kind != yaml.ScalarNode {
+			return invalidSetting(origin{field: at.field, line: val.Line}, errors.New("want a single value"))
+		}
+		if err := l.set(s, val.Value, origin{field: at.field, line: val.Line}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, paved.Invalid("cannot read config file", paved.Detail{Field: "config", Reason: err.Error()})
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, paved.Invalid("cannot read config file", paved.Detail{Field: "config", Reason: err.Error()})
+	}
+	if len(data) > maxFileBytes {
+		return nil, paved.Invalid("config file "+path+" is too large", paved.Detail{Field: "config", Reason: fmt.Sprintf("larger than %d bytes", maxFileBytes)})
+	}
+	return data, nil
+}
 
 // decodeProvisioning reads the provisioning: section of the config file
 // over the defaults. Unknown keys are errors with their line, like the
@@ -58,25 +126,6 @@ func yamlDetail(field, msg string) paved.Detail {
 		d.Reason = d.Reason[:i] + " is not a provisioning setting"
 	}
 	return d
-}
-
-// withLines adds to each detail of a settings error the line of its field
-// in the config file, when the field is there.
-func withLines(err error, path string, root *yaml.Node) error {
-	var pe *paved.Error
-	if !errors.As(err, &pe) || root == nil {
-		return err
-	}
-	out := *pe
-	out.Details = make([]paved.Detail, len(pe.Details))
-	for i, d := range pe.Details {
-		if line := lineOf(root, d.Field); line > 0 {
-			d.Line = line
-			d.Field = path + ": " + d.Field
-		}
-		out.Details[i] = d
-	}
-	return &out
 }
 
 var indexPrefix = regexp.MustCompile(`^\[(\d+)\]\.?`)

@@ -1,4 +1,4 @@
-package portal
+package webhook
 
 import (
 	"fmt"
@@ -15,13 +15,8 @@ import (
 	"github.com/paved-dev/paved/policies"
 )
 
-// ExemptLabel exempts a namespace from admission policies when set to
-// "true"; the webhook configuration's namespaceSelector leaves such
-// namespaces out, so the API server does not even call Paved for them.
-const ExemptLabel = policies.ExemptLabel
-
-// WebhookName names the webhook in its configuration.
-const WebhookName = "policies.paved.dev"
+// Name names the webhook in its configuration.
+const Name = "policies.paved.dev"
 
 // admissionRules are the kinds the policies judge: workloads, Services and
 // Ingresses, when created or updated.
@@ -35,29 +30,32 @@ var admissionRules = []struct {
 	{"networking.k8s.io", "v1", []string{"ingresses"}},
 }
 
-// AdmissionWebhookConfiguration returns the ValidatingWebhookConfiguration
-// that sends admission reviews to Paved.
-func AdmissionWebhookConfiguration(cfg Config, caBundle []byte) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+// Configuration returns the ValidatingWebhookConfiguration that sends
+// admission reviews to Paved. Requests in kube-system and the exempt
+// namespaces are never sent, nor are those in namespaces labelled
+// policies.ExemptLabel=true: the namespaceSelector leaves them out, so
+// the API server does not even call Paved for them.
+func Configuration(o Options, exempt []string, caBundle []byte) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
 	failure := admissionregistrationv1.Ignore
-	if cfg.WebhookFailurePolicy == "Fail" {
+	if o.FailurePolicy == "Fail" {
 		failure = admissionregistrationv1.Fail
 	}
 	none := admissionregistrationv1.SideEffectClassNone
 	equivalent := admissionregistrationv1.Equivalent
 	scope := admissionregistrationv1.NamespacedScope
 	timeout := int32(3)
-	client, err := webhookClientConfig(cfg.AdmissionURL(), caBundle)
+	client, err := clientConfig(o.AdmissionURL(), caBundle)
 	if err != nil {
 		return nil, err
 	}
-	exempt := []string{"kube-system", cfg.Namespace}
-	for _, ns := range cfg.PolicyExemptNamespaces {
-		if !slices.Contains(exempt, ns) {
-			exempt = append(exempt, ns)
+	skipped := []string{"kube-system"}
+	for _, ns := range exempt {
+		if !slices.Contains(skipped, ns) {
+			skipped = append(skipped, ns)
 		}
 	}
 	hook := admissionregistrationv1.ValidatingWebhook{
-		Name:                    WebhookName,
+		Name:                    Name,
 		ClientConfig:            client,
 		FailurePolicy:           &failure,
 		MatchPolicy:             &equivalent,
@@ -65,8 +63,8 @@ func AdmissionWebhookConfiguration(cfg Config, caBundle []byte) (*admissionregis
 		TimeoutSeconds:          &timeout,
 		AdmissionReviewVersions: []string{"v1"},
 		NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-			{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: exempt},
-			{Key: ExemptLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
+			{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: skipped},
+			{Key: policies.ExemptLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
 		}},
 	}
 	for _, r := range admissionRules {
@@ -83,10 +81,10 @@ func AdmissionWebhookConfiguration(cfg Config, caBundle []byte) (*admissionregis
 	}, nil
 }
 
-// webhookClientConfig points at a Service for <name>.<namespace>.svc
+// clientConfig points at a Service for <name>.<namespace>.svc
 // hosts (the API server reaches Services through its own proxy, not
 // cluster DNS) and at the URL otherwise.
-func webhookClientConfig(raw string, caBundle []byte) (admissionregistrationv1.WebhookClientConfig, error) {
+func clientConfig(raw string, caBundle []byte) (admissionregistrationv1.WebhookClientConfig, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return admissionregistrationv1.WebhookClientConfig{}, fmt.Errorf("webhook URL %q: %w", raw, err)
@@ -105,9 +103,9 @@ func webhookClientConfig(raw string, caBundle []byte) (admissionregistrationv1.W
 	return admissionregistrationv1.WebhookClientConfig{CABundle: caBundle, URL: &raw}, nil
 }
 
-// AdmissionManifest is the configuration as YAML, for kubectl apply.
-func AdmissionManifest(cfg Config, caBundle []byte) ([]byte, error) {
-	obj, err := AdmissionWebhookConfiguration(cfg, caBundle)
+// Manifest is the configuration as YAML, for kubectl apply.
+func Manifest(o Options, exempt []string, caBundle []byte) ([]byte, error) {
+	obj, err := Configuration(o, exempt, caBundle)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +114,7 @@ func AdmissionManifest(cfg Config, caBundle []byte) ([]byte, error) {
 		return nil, err
 	}
 	head := "# Sends admission reviews of workloads, Services and Ingresses to Paved.\n" +
-		"# failurePolicy " + cfg.WebhookFailurePolicy + ": see docs/architecture.md (admission) for the trade-off.\n" +
-		"# Namespaces labelled " + ExemptLabel + "=true are never sent.\n"
+		"# failurePolicy " + o.FailurePolicy + ": see docs/architecture.md (admission) for the trade-off.\n" +
+		"# Namespaces labelled " + policies.ExemptLabel + "=true are never sent.\n"
 	return append([]byte(head), body...), nil
 }

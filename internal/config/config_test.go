@@ -1,4 +1,4 @@
-package portal
+package config
 
 import (
 	"errors"
@@ -12,6 +12,11 @@ import (
 	"time"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/catalog"
+	"github.com/paved-dev/paved/internal/logging"
+	"github.com/paved-dev/paved/policies"
+	"github.com/paved-dev/paved/policies/webhook"
+	"github.com/paved-dev/paved/portal"
 	"github.com/paved-dev/paved/scaffolder/provision"
 )
 
@@ -19,20 +24,29 @@ func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// The defaults, spelled out: a new install's configuration.
 func TestLoadConfigDefaults(t *testing.T) {
-	c, err := LoadConfig("serve", nil, envOf(nil))
+	c, err := LoadNoArgs("serve", nil, envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Listen: "127.0.0.1:8080", DataDir: "./paved-data", LogFormat: "auto", LogLevel: slog.LevelInfo, ShutdownTimeout: 30 * time.Second, CatalogRefreshInterval: 5 * time.Minute,
-		WebhookFailurePolicy: "Ignore", Namespace: "paved", PolicyExemptNamespaces: []string{"kube-system"}, PolicyEvalTimeout: time.Second,
-		PolicySyncInterval: time.Second, PolicyDecisionRetention: 168 * time.Hour, PolicyDecisionQueue: 10000, PolicyAuditInterval: 10 * time.Minute,
-		Provisioning: provision.DefaultSettings()}
-	if err := want.Provisioning.Validate(); err != nil {
-		t.Fatal(err)
+	want := Config{
+		Listen: "127.0.0.1:8080", DataDir: "./paved-data", Namespace: "paved",
+		Log:      logging.Options{Format: "auto", Level: slog.LevelInfo},
+		HTTP:     portal.Options{ShutdownTimeout: 30 * time.Second},
+		Catalog:  catalog.Options{RefreshInterval: 5 * time.Minute},
+		Policies: policies.Options{EvalTimeout: time.Second, SyncInterval: time.Second, DecisionRetention: 168 * time.Hour, DecisionQueue: 10000, AuditInterval: 10 * time.Minute, ExemptNamespaces: []string{"kube-system"}},
+		Webhook:  webhook.Options{FailurePolicy: "Ignore"},
+		// The provisioning section's defaults are provision's; with mesh
+		// none, loading must add no mesh namespaces and keep every
+		// profile's cluster and Pod Security level.
+		Provisioning: provision.DefaultSettings(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
+	}
+	if got := c.ExemptNamespaces(); !reflect.DeepEqual(got, []string{"paved", "kube-system"}) {
+		t.Errorf("exempt namespaces = %v, want paved and kube-system", got)
 	}
 }
 
@@ -40,17 +54,17 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestLoadConfigPrecedence(t *testing.T) {
 	file := writeConfig(t, "listen: 127.0.0.1:1001\nlog-level: debug\ndata-dir: /from/file\n")
 	env := envOf(map[string]string{"PAVED_CONFIG": file, "PAVED_LISTEN": "127.0.0.1:1002", "PAVED_LOG_LEVEL": "warn"})
-	c, err := LoadConfig("serve", []string{"--listen", "127.0.0.1:1003"}, env)
+	c, err := LoadNoArgs("serve", []string{"--listen", "127.0.0.1:1003"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:1003" || c.LogLevel != slog.LevelWarn || c.DataDir != "/from/file" || c.ShutdownTimeout != 30*time.Second {
+	if c.Listen != "127.0.0.1:1003" || c.Log.Level != slog.LevelWarn || c.DataDir != "/from/file" || c.HTTP.ShutdownTimeout != 30*time.Second {
 		t.Fatalf("got %+v: want listen from the flag, log level from env, data dir from the file, shutdown timeout default", c)
 	}
 }
 
 func TestLoadConfigHelp(t *testing.T) {
-	if _, err := LoadConfig("serve", []string{"--help"}, envOf(nil)); !errors.Is(err, flag.ErrHelp) {
+	if _, err := LoadNoArgs("serve", []string{"--help"}, envOf(nil)); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v, want flag.ErrHelp", err)
 	}
 }
@@ -82,6 +96,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		{Name: "BadFailurePolicy", Args: []string{"--webhook-failure-policy", "fail"}, WantField: "--webhook-failure-policy", WantReason: `"fail" is not Fail or Ignore`},
 		{Name: "WebhookURLNotHTTPS", Env: map[string]string{"PAVED_WEBHOOK_URL": "http://paved:8443/admission/validate"}, WantField: "PAVED_WEBHOOK_URL", WantReason: "is not an https:// URL"},
 		{Name: "BadDecisionQueue", Args: []string{"--policy-decision-queue", "0"}, WantField: "--policy-decision-queue", WantReason: "not a positive number"},
+		{Name: "DecisionQueueNotNumber", Args: []string{"--policy-decision-queue", "many"}, WantField: "--policy-decision-queue", WantReason: `"many" is not a whole number`},
+		{Name: "NotDuration", Env: map[string]string{"PAVED_POLICY_SYNC_INTERVAL": "often"}, WantField: "PAVED_POLICY_SYNC_INTERVAL", WantReason: `"often" is not a duration`},
+		{Name: "FileZeroInterval", File: "catalog-refresh-interval: 0s\n", WantField: "catalog-refresh-interval", WantReason: "positive duration", WantLine: 1},
+		{Name: "CertWithoutKey", Args: []string{"--webhook-cert-file", "/tls/cert.pem"}, WantField: "--webhook-cert-file", WantReason: "give both webhook-cert-file and webhook-key-file"},
+		{Name: "EmptyDataDir", Env: map[string]string{"PAVED_DATA_DIR": " "}, WantField: "PAVED_DATA_DIR", WantReason: "must not be empty"},
 		{Name: "FileBadYAML", File: "listen: [\n", WantField: "is not valid YAML", WantReason: "line"},
 	}
 	for _, tt := range tests {
@@ -90,7 +109,7 @@ func TestLoadConfigErrors(t *testing.T) {
 			if tt.File != "" {
 				args = append(args, "--config", writeConfig(t, tt.File))
 			}
-			_, err := LoadConfig("serve", args, envOf(tt.Env))
+			_, err := LoadNoArgs("serve", args, envOf(tt.Env))
 			var pe *paved.Error
 			if !errors.As(err, &pe) || pe.Code != paved.CodeInvalid {
 				t.Fatalf("err = %v, want a CodeInvalid *paved.Error", err)
@@ -120,7 +139,7 @@ var update = flag.Bool("update", false, "rewrite golden files and generated docs
 // docs/configuration.md carries the settings table between markers; it must
 // match the code, so the docs cannot drift from --help.
 func TestConfigurationDocsMatchSettings(t *testing.T) {
-	const path = "../docs/configuration.md"
+	const path = "../../docs/configuration.md"
 	const begin, end = "<!-- settings:begin -->\n", "<!-- settings:end -->"
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -142,7 +161,7 @@ func TestConfigurationDocsMatchSettings(t *testing.T) {
 		}
 		return
 	}
-	t.Fatalf("%s is out of date with the settings; run: go test ./portal -run ConfigurationDocs -update\n\nwant:\n%s", path, SettingsTable())
+	t.Fatalf("%s is out of date with the settings; run: go test ./internal/config -run ConfigurationDocs -update\n\nwant:\n%s", path, SettingsTable())
 }
 
 func TestLoadConfigProvisioning(t *testing.T) {
@@ -168,7 +187,7 @@ provisioning:
       limits:
         max: {cpu: "4"}
 `)
-	c, err := LoadConfig("serve", []string{"--config", file}, envOf(nil))
+	c, err := LoadNoArgs("serve", []string{"--config", file}, envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +217,7 @@ func TestLoadConfigProvisioningErrors(t *testing.T) {
 		{"unknown cluster", "provisioning:\n  environments:\n    - name: dev\n      cluster: eu\n      podSecurity: baseline\n", 4, `"eu" is not one of default`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadConfig("serve", []string{"--config", writeConfig(t, tt.file)}, envOf(nil))
+			_, err := LoadNoArgs("serve", []string{"--config", writeConfig(t, tt.file)}, envOf(nil))
 			var pe *paved.Error
 			if !errors.As(err, &pe) || len(pe.Details) == 0 {
 				t.Fatalf("err = %v, want an invalid configuration", err)
@@ -208,5 +227,28 @@ func TestLoadConfigProvisioningErrors(t *testing.T) {
 				t.Errorf("detail = %+v, want line %d saying %q", d, tt.line, tt.says)
 			}
 		})
+	}
+}
+
+// Validation reports every problem at once, each where it was written.
+func TestLoadConfigEveryProblem(t *testing.T) {
+	file := writeConfig(t, "shutdown-timeout: 0s\nwebhook-failure-policy: Never\nprovisioning:\n  mesh: consul\n")
+	_, err := LoadNoArgs("serve", []string{"--config", file, "--policy-eval-timeout", "-1s"}, envOf(nil))
+	var pe *paved.Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("err = %v, want an invalid configuration", err)
+	}
+	got := map[string]int{}
+	for _, d := range pe.Details {
+		got[d.Field] = d.Line
+	}
+	want := map[string]int{
+		file + ": shutdown-timeout":       1,
+		file + ": webhook-failure-policy": 2,
+		file + ": provisioning.mesh":      4,
+		"--policy-eval-timeout":           0,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("details = %+v, want fields and lines %v", pe.Details, want)
 	}
 }
