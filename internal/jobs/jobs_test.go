@@ -130,7 +130,9 @@ type relayArgs struct {
 
 func (relayArgs) Kind() string { return "test_relay" }
 
-type relayWorker struct{ river.WorkerDefaults[relayArgs] }
+type relayWorker struct {
+	river.WorkerDefaults[relayArgs]
+}
 
 func (relayWorker) Work(ctx context.Context, job *river.Job[relayArgs]) error {
 	_, err := jobs.InsertFromWork(ctx, echoArgs{Message: job.Args.Message}, nil)
