@@ -37,6 +37,12 @@ type Error struct {
 	Code    Code
 	Message string
 	Details []Detail
+	// Payload is more of the answer, sent beside the error: the fields of
+	// its JSON object join "error" at the top of the response body (the
+	// objects a refused request had applied, a policy version's failed
+	// tests, Backstage's "errors" list). It is sent even for internal
+	// errors, so it must hold nothing secret.
+	Payload any
 	// Err is the underlying cause, kept for logs and errors.Is/As.
 	Err error
 }
@@ -48,6 +54,8 @@ type Detail struct {
 	Field string `json:"field,omitempty"`
 	// Line is the 1-based line in a submitted document, when known.
 	Line int `json:"line,omitempty"`
+	// Column is the 1-based column on Line, when known.
+	Column int `json:"column,omitempty"`
 	// Reason says what is wrong with the field, in a sentence fragment.
 	Reason string `json:"reason"`
 }
@@ -57,25 +65,36 @@ func (e *Error) Error() string {
 	for _, d := range e.Details {
 		msg += "; " + d.String()
 	}
-	// Errorf already spells the cause into Message; add it only when the
-	// error was built by hand with a separate cause.
-	if e.Err != nil && !strings.HasSuffix(e.Message, e.Err.Error()) {
-		msg += ": " + e.Err.Error()
+	// Errorf spells the cause into Message, and WithPayload copies the
+	// cause's message and details: the cause is added only when the error
+	// was built by hand with a separate one.
+	switch {
+	case e.Err == nil || strings.HasSuffix(msg, e.Err.Error()):
+		return msg
+	case strings.Contains(e.Err.Error(), msg):
+		return e.Err.Error()
 	}
-	return msg
+	return msg + ": " + e.Err.Error()
 }
 
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 func (d Detail) String() string {
+	at := ""
 	switch {
-	case d.Field != "" && d.Line > 0:
-		return fmt.Sprintf("%s (line %d): %s", d.Field, d.Line, d.Reason)
+	case d.Line > 0 && d.Column > 0:
+		at = fmt.Sprintf("line %d, column %d", d.Line, d.Column)
+	case d.Line > 0:
+		at = fmt.Sprintf("line %d", d.Line)
+	}
+	switch {
+	case d.Field != "" && at != "":
+		return fmt.Sprintf("%s (%s): %s", d.Field, at, d.Reason)
 	case d.Field != "":
 		return d.Field + ": " + d.Reason
-	case d.Line > 0:
-		return fmt.Sprintf("line %d: %s", d.Line, d.Reason)
+	case at != "":
+		return at + ": " + d.Reason
 	}
 	return d.Reason
 }
@@ -110,6 +129,17 @@ func (d Details) Err(message string) error {
 		return nil
 	}
 	return Invalid(message, d...)
+}
+
+// WithPayload returns err, classified and worded as before (its code,
+// message and details), carrying payload to the response as well.
+func WithPayload(err error, payload any) *Error {
+	out := &Error{Code: ErrorCode(err), Message: ErrorMessage(err), Payload: payload, Err: err}
+	var pe *Error
+	if errors.As(err, &pe) && pe.Code != CodeInternal {
+		out.Details = pe.Details
+	}
+	return out
 }
 
 // Invalid returns a CodeInvalid error with one detail per wrong field.

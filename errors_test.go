@@ -48,3 +48,39 @@ func TestErrorMessageHidesInternals(t *testing.T) {
 		t.Fatalf("Error() = %q, want %q", got, want)
 	}
 }
+
+func TestDetailString(t *testing.T) {
+	for _, tt := range []struct {
+		Name   string
+		Detail paved.Detail
+		Want   string
+	}{
+		{"ReasonOnly", paved.Detail{Reason: "empty"}, "empty"},
+		{"Field", paved.Detail{Field: "team", Reason: "is required"}, "team: is required"},
+		{"Line", paved.Detail{Line: 4, Reason: "tab"}, "line 4: tab"},
+		{"FieldLineColumn", paved.Detail{Field: "a.rego", Line: 3, Column: 6, Reason: "undefined function f"}, "a.rego (line 3, column 6): undefined function f"},
+	} {
+		t.Run(tt.Name, func(t *testing.T) {
+			if got := tt.Detail.String(); got != tt.Want {
+				t.Errorf("String() = %q, want %q", got, tt.Want)
+			}
+		})
+	}
+}
+
+// WithPayload keeps the cause's classification, wording and details, and
+// hides an internal cause's message as ErrorMessage does.
+func TestWithPayload(t *testing.T) {
+	cause := fmt.Errorf("apply: %w", paved.Invalid("bad request", paved.Detail{Field: "team", Reason: "is required"}))
+	err := paved.WithPayload(cause, map[string]int{"applied": 2})
+	if err.Code != paved.CodeInvalid || err.Message != "bad request" || len(err.Details) != 1 || !errors.Is(err, cause) {
+		t.Errorf("WithPayload = %+v", err)
+	}
+	if got, want := err.Error(), "apply: bad request; team: is required"; got != want {
+		t.Errorf("Error() = %q, want %q (the cause, not repeated)", got, want)
+	}
+	internal := paved.WithPayload(errors.New("etcd: leader changed"), nil)
+	if internal.Code != paved.CodeInternal || internal.Message != "internal error" || paved.ErrorMessage(internal) != "internal error" {
+		t.Errorf("internal cause: %+v", internal)
+	}
+}

@@ -14,8 +14,8 @@ import (
 
 // AuditRun summarises one audit of the cluster.
 type AuditRun struct {
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
 	Revision   string    `json:"revision"`
 	Objects    int       `json:"objects"`
 	Violating  int       `json:"violating"`
@@ -30,7 +30,7 @@ type AuditResult struct {
 	Name       string      `json:"name"`
 	Revision   string      `json:"revision"`
 	Violations []Violation `json:"violations"`
-	AuditedAt  time.Time   `json:"audited_at"`
+	AuditedAt  time.Time   `json:"auditedAt"`
 }
 
 type auditRunRow struct {
@@ -130,7 +130,7 @@ type AuditReport struct {
 	// Run is the last run; nil before the first.
 	Run        *AuditRun     `json:"run"`
 	Items      []AuditResult `json:"items"`
-	TotalItems int64         `json:"total_items"`
+	TotalItems int64         `json:"totalItems"`
 }
 
 // Audit returns the last run and its results matching f.

@@ -30,10 +30,10 @@ type Decision struct {
 	Allowed   bool      `json:"allowed"`
 	// DryRun marks an admission request that the API server will not
 	// persist (kubectl --dry-run=server).
-	DryRun     bool          `json:"dry_run"`
+	DryRun     bool          `json:"dryRun"`
 	Violations []Violation   `json:"violations"`
 	Error      string        `json:"error,omitempty"`
-	Duration   time.Duration `json:"duration_ns"`
+	Duration   time.Duration `json:"durationNs"`
 
 	// Sample is the admission review's request to keep for previews, keyed
 	// by object; empty when the decision is not worth replaying.
@@ -167,7 +167,7 @@ type DecisionFilter struct {
 // DecisionPage is one page of decisions, newest first.
 type DecisionPage struct {
 	Items      []Decision `json:"items"`
-	NextCursor string     `json:"next_cursor,omitempty"`
+	NextCursor string     `json:"nextCursor,omitempty"`
 }
 
 // decisionCursor is the keyset position after the last item of a page.

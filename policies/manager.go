@@ -52,17 +52,23 @@ func (e *RefusedError) Error() string {
 	return e.Message
 }
 
-// Unwrap classifies the refusal as unprocessable input, with one detail
-// per compile error or failed test.
+// Unwrap classifies the refusal as unprocessable input: one detail per
+// compile error (file, line, column), and the failed tests, whole, as the
+// answer's failedTests.
 func (e *RefusedError) Unwrap() error {
 	pe := &paved.Error{Code: paved.CodeUnprocessable, Message: e.Message}
 	for _, c := range e.Compile {
-		pe.Details = append(pe.Details, paved.Detail{Field: c.File, Line: c.Row, Reason: fmt.Sprintf("col %d: %s", c.Col, c.Message)})
+		pe.Details = append(pe.Details, paved.Detail{Field: c.File, Line: c.Row, Column: c.Col, Reason: c.Message})
 	}
-	for _, t := range e.FailedTests {
-		pe.Details = append(pe.Details, paved.Detail{Field: t.File, Reason: t.Name + ": " + t.Error})
+	if len(e.FailedTests) > 0 {
+		pe.Payload = failedTests{e.FailedTests}
 	}
 	return pe
+}
+
+// failedTests is the payload of a version refused for its tests.
+type failedTests struct {
+	FailedTests []TestResult `json:"failedTests"`
 }
 
 // compileOrRefuse compiles src, turning compile errors into a refusal.
@@ -258,7 +264,7 @@ type SetDetail struct {
 	// Policies and Data describe the active version; empty when none is.
 	Policies []Policy       `json:"policies"`
 	Data     map[string]any `json:"data"`
-	Recent   []Activation   `json:"recent_activations"`
+	Recent   []Activation   `json:"recentActivations"`
 }
 
 // Describe returns a set, its active policies with their metadata, its

@@ -29,13 +29,13 @@ type Preview struct {
 	// Against is the revision compared with: the set's active version, or
 	// empty when none is active (then nothing was denied by it).
 	Against string `json:"against"`
-	Logged  int    `json:"logged_inputs"`
-	Live    int    `json:"live_objects"`
+	Logged  int    `json:"loggedInputs"`
+	Live    int    `json:"liveObjects"`
 	// Cluster says whether live objects were read: "ok", "not configured"
 	// or the error that prevented it.
 	Cluster      string          `json:"cluster"`
-	NewlyDenied  []PreviewChange `json:"newly_denied"`
-	NewlyAllowed []PreviewChange `json:"newly_allowed"`
+	NewlyDenied  []PreviewChange `json:"newlyDenied"`
+	NewlyAllowed []PreviewChange `json:"newlyAllowed"`
 	// Unchanged counts inputs whose verdict stays the same.
 	Unchanged int `json:"unchanged"`
 }

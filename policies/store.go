@@ -31,12 +31,12 @@ func NewStore(db *database.DB) *Store {
 type SetState struct {
 	Name string `json:"name"`
 	// ActiveVersion is 0 while no version has been activated.
-	ActiveVersion int `json:"active_version"`
-	LatestVersion int `json:"latest_version"`
+	ActiveVersion int `json:"activeVersion"`
+	LatestVersion int `json:"latestVersion"`
 	// Generation grows with every activation of the set.
 	Generation  int64      `json:"generation"`
-	ActivatedAt *time.Time `json:"activated_at,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
+	ActivatedAt *time.Time `json:"activatedAt,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
 }
 
 // VersionInfo describes a stored version without its source.
@@ -44,7 +44,7 @@ type VersionInfo struct {
 	Set       string    `json:"set"`
 	Version   int       `json:"version"`
 	Message   string    `json:"message"`
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time `json:"createdAt"`
 	Active    bool      `json:"active"`
 }
 
@@ -58,7 +58,7 @@ type Version struct {
 type Activation struct {
 	Set             string    `json:"set"`
 	Version         int       `json:"version"`
-	PreviousVersion int       `json:"previous_version,omitempty"`
+	PreviousVersion int       `json:"previousVersion,omitempty"`
 	Action          string    `json:"action"`
 	At              time.Time `json:"at"`
 }

@@ -22,7 +22,7 @@ type TestResult struct {
 	Pass     bool          `json:"pass"`
 	Error    string        `json:"error,omitempty"`
 	Output   string        `json:"output,omitempty"`
-	Duration time.Duration `json:"duration_ns"`
+	Duration time.Duration `json:"durationNs"`
 }
 
 // Test runs every test rule of a set (test_* rules, usually in _test.rego

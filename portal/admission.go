@@ -61,28 +61,28 @@ func (h *admissionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { h.metrics.duration.Observe(time.Since(start).Seconds()) }()
 	if r.URL.Path != "/admission/validate" {
-		writeError(w, r, paved.Errorf(paved.CodeNotFound, "no such route: %s %s (the webhook serves POST /admission/validate)", r.Method, r.URL.Path))
+		h.writeError(w, r, paved.Errorf(paved.CodeNotFound, "no such route: %s %s (the webhook serves POST /admission/validate)", r.Method, r.URL.Path))
 		return
 	}
 	if r.Method != http.MethodPost {
-		writeError(w, r, paved.Errorf(paved.CodeInvalid, "method %s is not allowed on %s", r.Method, r.URL.Path))
+		h.writeError(w, r, paved.Errorf(paved.CodeInvalid, "method %s is not allowed on %s", r.Method, r.URL.Path))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdmissionBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		h.metrics.decisions.WithLabelValues("invalid").Inc()
-		writeError(w, r, paved.Errorf(paved.CodeTooLarge, "the AdmissionReview is larger than %d bytes", maxAdmissionBody))
+		h.writeError(w, r, paved.Errorf(paved.CodeTooLarge, "the AdmissionReview is larger than %d bytes", maxAdmissionBody))
 		return
 	}
 	if err != nil {
-		writeError(w, r, paved.Invalid("cannot read the request body", paved.Detail{Reason: err.Error()}))
+		h.writeError(w, r, paved.Invalid("cannot read the request body", paved.Detail{Reason: err.Error()}))
 		return
 	}
 	review, err := policies.ParseReview(body)
 	if err != nil {
 		h.metrics.decisions.WithLabelValues("invalid").Inc()
-		writeError(w, r, err)
+		h.writeError(w, r, err)
 		return
 	}
 	resp := h.admitter.Admit(r.Context(), review)
@@ -118,8 +118,8 @@ func admissionResult(r policies.AdmissionResponse) string {
 }
 
 // writeError writes err in the API's JSON error shape.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, body := errorResponse(err, r)
+func (h *admissionHandler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := errorResponse(err, r, h.log)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)

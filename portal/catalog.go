@@ -1,8 +1,9 @@
 package portal
 
 import (
+	"fmt"
+	"math"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -31,53 +32,54 @@ type pageInfo struct {
 	PrevCursor string `json:"prevCursor,omitempty"`
 }
 
+// queryRequest is a by-query request: Backstage's query parameters (GET)
+// or the same as a JSON body (POST), for filters too long for a URL.
+type queryRequest struct {
+	Filter         []string `json:"filter"`
+	Fields         []string `json:"fields"`
+	OrderField     []string `json:"orderField"`
+	Limit          *int     `json:"limit"`
+	Cursor         string   `json:"cursor"`
+	FullTextFilter struct {
+		Term   string   `json:"term"`
+		Fields []string `json:"fields"`
+	} `json:"fullTextFilter"`
+}
+
 // queryEntities serves GET /entities/by-query.
 func (s *Server) queryEntities(c echo.Context) error {
-	q, fields, err := queryFromParams(c.QueryParams())
-	if err != nil {
-		return err
+	p := c.QueryParams()
+	r := queryRequest{Filter: p["filter"], Fields: p["fields"], OrderField: p["orderField"], Cursor: p.Get("cursor")}
+	r.FullTextFilter.Term, r.FullTextFilter.Fields = p.Get("fullTextFilterTerm"), p["fullTextFilterFields"]
+	if v := p.Get("limit"); v != "" {
+		n, err := intParam("limit", v, 0, 0, math.MaxInt32)
+		if err != nil {
+			return err
+		}
+		r.Limit = &n
 	}
-	return s.respondPage(c, q, fields)
+	return s.respondPage(c, r)
 }
 
-// queryEntitiesPost serves POST /entities/by-query with the same parameters
-// in a JSON body, for filters too long for a URL.
+// queryEntitiesPost serves POST /entities/by-query.
 func (s *Server) queryEntitiesPost(c echo.Context) error {
-	var body struct {
-		Filter         []string `json:"filter"`
-		Fields         []string `json:"fields"`
-		OrderField     []string `json:"orderField"`
-		Limit          *int     `json:"limit"`
-		Cursor         string   `json:"cursor"`
-		FullTextFilter struct {
-			Term   string   `json:"term"`
-			Fields []string `json:"fields"`
-		} `json:"fullTextFilter"`
-	}
-	if err := bindJSON(c, &body); err != nil {
+	var r queryRequest
+	if err := bindBackstageJSON(c, &r); err != nil {
 		return err
 	}
-	params := map[string][]string{"filter": body.Filter, "fields": body.Fields, "orderField": body.OrderField,
-		"fullTextFilterTerm": {body.FullTextFilter.Term}, "fullTextFilterFields": body.FullTextFilter.Fields}
-	if body.Limit != nil {
-		params["limit"] = []string{strconv.Itoa(*body.Limit)}
-	}
-	if body.Cursor != "" {
-		params["cursor"] = []string{body.Cursor}
-	}
-	q, fields, err := queryFromParams(params)
+	return s.respondPage(c, r)
+}
+
+func (s *Server) respondPage(c echo.Context, r queryRequest) error {
+	q, err := r.query()
 	if err != nil {
 		return err
 	}
-	return s.respondPage(c, q, fields)
-}
-
-func (s *Server) respondPage(c echo.Context, q catalog.Query, fields []string) error {
 	page, err := s.catalog.Store.QueryEntities(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
-	out := entitiesPage{Items: project(page.Items, fields), TotalItems: page.TotalItems}
+	out := entitiesPage{Items: project(page.Items, splitList(r.Fields)), TotalItems: page.TotalItems}
 	if page.Next != nil {
 		out.PageInfo.NextCursor = catalog.EncodeCursor(page.Next)
 	}
@@ -87,32 +89,33 @@ func (s *Server) respondPage(c echo.Context, q catalog.Query, fields []string) e
 	return c.JSON(http.StatusOK, out)
 }
 
-// queryFromParams reads Backstage's by-query parameters. A cursor carries
-// the query of its page; only limit and fields may change alongside it.
-func queryFromParams(p map[string][]string) (catalog.Query, []string, error) {
-	fields := splitList(p["fields"])
-	limit, err := intParam(p, "limit", catalog.DefaultLimit)
-	if err != nil {
-		return catalog.Query{}, nil, err
+// query reads the request as a catalog query. A cursor carries the query
+// of its page; only limit and fields may change alongside it.
+func (r queryRequest) query() (catalog.Query, error) {
+	limit := catalog.DefaultLimit
+	if r.Limit != nil {
+		if *r.Limit < 0 {
+			return catalog.Query{}, paved.Invalid("invalid limit", paved.Detail{Field: "limit", Reason: fmt.Sprintf("%d is not a number from 0 to %d", *r.Limit, math.MaxInt32)})
+		}
+		limit = *r.Limit
 	}
-	if cur := first(p["cursor"]); cur != "" {
-		q, err := catalog.DecodeCursor(cur)
-		if len(p["limit"]) > 0 {
+	if r.Cursor != "" {
+		q, err := catalog.DecodeCursor(r.Cursor)
+		if r.Limit != nil {
 			q.Limit = limit
 		}
-		return q, fields, err
+		return q, err
 	}
-	f, err := catalog.ParseFilter(p["filter"])
+	f, err := catalog.ParseFilter(r.Filter)
 	if err != nil {
-		return catalog.Query{}, nil, err
+		return catalog.Query{}, err
 	}
-	order, err := orderFields(p["orderField"])
+	order, err := orderFields(r.OrderField)
 	if err != nil {
-		return catalog.Query{}, nil, err
+		return catalog.Query{}, err
 	}
-	q := catalog.Query{Filter: f, Order: order, Limit: limit,
-		FullText: first(p["fullTextFilterTerm"]), FullTextFields: splitList(p["fullTextFilterFields"])}
-	return q, fields, nil
+	return catalog.Query{Filter: f, Order: order, Limit: limit,
+		FullText: r.FullTextFilter.Term, FullTextFields: splitList(r.FullTextFilter.Fields)}, nil
 }
 
 func orderFields(params []string) ([]catalog.OrderField, error) {
@@ -125,25 +128,6 @@ func orderFields(params []string) ([]catalog.OrderField, error) {
 		out = append(out, catalog.OrderField{Key: strings.TrimSpace(key), Desc: dir == "desc"})
 	}
 	return out, nil
-}
-
-func intParam(p map[string][]string, name string, def int) (int, error) {
-	v := first(p[name])
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, paved.Invalid("invalid "+name, paved.Detail{Field: name, Reason: v + " is not a non-negative integer"})
-	}
-	return n, nil
-}
-
-func first(ss []string) string {
-	if len(ss) == 0 {
-		return ""
-	}
-	return ss[0]
 }
 
 // splitList accepts both repeated parameters and comma-separated lists.
@@ -175,11 +159,11 @@ func (s *Server) listEntities(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(p, "limit", catalog.MaxLimit)
+	limit, err := intParam("limit", p.Get("limit"), catalog.MaxLimit, 0, math.MaxInt32)
 	if err != nil {
 		return err
 	}
-	offset, err := intParam(p, "offset", 0)
+	offset, err := intParam("offset", p.Get("offset"), 0, 0, math.MaxInt32)
 	if err != nil {
 		return err
 	}
@@ -232,15 +216,16 @@ func (s *Server) entitiesByRefs(c echo.Context) error {
 		EntityRefs []string `json:"entityRefs"`
 		Fields     []string `json:"fields"`
 	}
-	if err := bindJSON(c, &body); err != nil {
+	if err := bindBackstageJSON(c, &body); err != nil {
 		return err
 	}
-	items, err := s.catalog.Store.EntitiesByRefs(c.Request().Context(), body.EntityRefs)
+	list, err := s.catalog.Store.EntitiesByRefs(c.Request().Context(), body.EntityRefs)
 	if err != nil {
 		return err
 	}
 	fields := append(body.Fields, splitList(c.QueryParams()["fields"])...)
-	return c.JSON(http.StatusOK, map[string]any{"items": project(items, fields)})
+	// Unknown refs stay null: itemsOf would turn only a nil list into [].
+	return c.JSON(http.StatusOK, items[catalog.Raw]{Items: project(list, fields)})
 }
 
 // entityFacets serves GET /entity-facets.
@@ -258,16 +243,10 @@ func (s *Server) entityFacets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"facets": out})
+	return c.JSON(http.StatusOK, facetsAnswer{Facets: out})
 }
 
-// bindJSON decodes a JSON body, naming what is wrong with it.
-func bindJSON(c echo.Context, v any) error {
-	if err := (&echo.DefaultBinder{}).BindBody(c, v); err != nil {
-		if he, ok := err.(*echo.HTTPError); ok && he.Code == http.StatusRequestEntityTooLarge {
-			return err
-		}
-		return paved.Invalid("request body is not valid JSON", paved.Detail{Field: "body", Reason: err.Error()})
-	}
-	return nil
+// facetsAnswer is the answer of GET /entity-facets.
+type facetsAnswer struct {
+	Facets map[string][]catalog.Facet `json:"facets"`
 }

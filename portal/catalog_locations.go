@@ -11,7 +11,6 @@ import (
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/catalog"
-	"github.com/paved-dev/paved/internal/logging"
 )
 
 // locationJSON is a location as Backstage's API shows it.
@@ -31,11 +30,25 @@ func (s *Server) listLocations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]map[string]locationJSON, len(locs))
+	out := make([]locationItem, len(locs))
 	for i, l := range locs {
-		out[i] = map[string]locationJSON{"data": toLocationJSON(l)}
+		out[i] = locationItem{Data: toLocationJSON(l)}
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// locationItem is one element of GET /locations.
+type locationItem struct {
+	Data locationJSON `json:"data"`
+}
+
+// createdLocation is the answer of POST /locations: the location and the
+// entities it holds (none yet, unless a dry run read them). Exists is set
+// by dry runs only.
+type createdLocation struct {
+	Location locationJSON  `json:"location"`
+	Entities []catalog.Raw `json:"entities"`
+	Exists   *bool         `json:"exists,omitempty"`
 }
 
 // getLocation serves GET /locations/:id.
@@ -63,7 +76,7 @@ func (s *Server) createLocation(c echo.Context) error {
 		Type   string `json:"type"`
 		Target string `json:"target"`
 	}
-	if err := bindJSON(c, &body); err != nil {
+	if err := bindBackstageJSON(c, &body); err != nil {
 		return err
 	}
 	if body.Type == "" {
@@ -91,7 +104,7 @@ func (s *Server) createLocation(c echo.Context) error {
 	if err := s.refreshLocation(c, loc, true); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"location": toLocationJSON(loc), "entities": []catalog.Raw{}})
+	return c.JSON(http.StatusCreated, createdLocation{Location: toLocationJSON(loc), Entities: []catalog.Raw{}})
 }
 
 func (s *Server) dryRunLocation(c echo.Context, typ, target string, existing *catalog.Location) error {
@@ -114,7 +127,8 @@ func (s *Server) dryRunLocation(c echo.Context, typ, target string, existing *ca
 	if entities == nil {
 		entities = []catalog.Raw{}
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"location": loc, "entities": entities, "exists": existing != nil})
+	exists := existing != nil
+	return c.JSON(http.StatusCreated, createdLocation{Location: loc, Entities: entities, Exists: &exists})
 }
 
 // readError classifies why a location could not be read.
@@ -149,7 +163,7 @@ func (s *Server) refresh(c echo.Context) error {
 	var body struct {
 		EntityRef string `json:"entityRef"`
 	}
-	if err := bindJSON(c, &body); err != nil {
+	if err := bindBackstageJSON(c, &body); err != nil {
 		return err
 	}
 	ref, err := catalog.ParseRef(body.EntityRef, "", "")
@@ -198,16 +212,25 @@ func (s *Server) validateEntity(c echo.Context) error {
 		}
 	}
 	if len(details) == 0 {
-		return c.JSON(http.StatusOK, map[string]any{})
+		return c.JSON(http.StatusOK, struct{}{})
 	}
-	errs := make([]map[string]string, len(details))
+	errs := make([]backstageError, len(details))
 	for i, d := range details {
-		errs[i] = map[string]string{"name": "InputError", "message": d.String()}
+		errs[i] = backstageError{Name: "InputError", Message: d.String()}
 	}
-	return c.JSON(http.StatusUnprocessableEntity, map[string]any{
-		"error":  errorPayload{Code: paved.CodeUnprocessable, Message: "the entity is invalid", Details: details, RequestID: logging.RequestID(c.Request().Context())},
-		"errors": errs,
-	})
+	return &paved.Error{Code: paved.CodeUnprocessable, Message: "the entity is invalid", Details: details, Payload: backstageErrors{errs}}
+}
+
+// backstageErrors is Backstage's error list, which its clients read from
+// the body of a failed validate-entity.
+type backstageErrors struct {
+	Errors []backstageError `json:"errors"`
+}
+
+// backstageError is a serialized error as Backstage's backend sends it.
+type backstageError struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
 }
 
 func validationInput(c echo.Context) ([]catalog.Document, error) {

@@ -84,7 +84,12 @@ func (s *Server) gitWebhook(c echo.Context) error {
 			queued++
 		}
 	}
-	return c.JSON(http.StatusAccepted, map[string]int{"refreshQueued": queued})
+	return c.JSON(http.StatusAccepted, webhookAnswer{RefreshQueued: queued})
+}
+
+// webhookAnswer is the answer of POST /webhooks/git.
+type webhookAnswer struct {
+	RefreshQueued int `json:"refreshQueued"`
 }
 
 // webhookAuthentic checks a GitHub signature or a GitLab token in constant time.

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -39,11 +40,8 @@ var codeByStatus = map[int]paved.Code{
 	http.StatusServiceUnavailable:    paved.CodeUnavailable,
 }
 
-// errorBody is the JSON shape of every API error.
-type errorBody struct {
-	Error errorPayload `json:"error"`
-}
-
+// errorPayload is the "error" object of every API error body. Beside it,
+// the body holds the fields of the error's paved.Error Payload, if any.
 type errorPayload struct {
 	Code      paved.Code     `json:"code"`
 	Message   string         `json:"message"`
@@ -58,8 +56,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
-		status, body := errorResponse(err, c.Request())
-		body.Error.RequestID = logging.RequestID(c.Request().Context())
+		status, body := errorResponse(err, c.Request(), log)
 		if status >= http.StatusInternalServerError {
 			log.ErrorContext(c.Request().Context(), "request failed",
 				"method", c.Request().Method, "route", c.Path(), "status", status, "err", err)
@@ -75,22 +72,56 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-func errorResponse(err error, r *http.Request) (int, errorBody) {
+// errorResponse is the one rendering of an error: its status and its JSON
+// body, {"error": {...}} plus the fields of its payload.
+func errorResponse(err error, r *http.Request, log *slog.Logger) (int, map[string]any) {
+	status, e, payload := classify(err, r)
+	e.RequestID = logging.RequestID(r.Context())
+	body := map[string]any{}
+	if payload != nil {
+		fields, perr := payloadFields(payload)
+		if perr != nil {
+			log.ErrorContext(r.Context(), "error payload is not a JSON object", "err", perr)
+		}
+		for k, v := range fields {
+			body[k] = v
+		}
+	}
+	body["error"] = e
+	return status, body
+}
+
+// classify maps err to its status, its "error" object and its payload.
+func classify(err error, r *http.Request) (int, errorPayload, any) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code, ok := codeByStatus[he.Code]
 		if !ok {
 			code = paved.CodeInternal
 		}
-		return he.Code, errorBody{errorPayload{Code: code, Message: echoErrorMessage(he, r)}}
+		return he.Code, errorPayload{Code: code, Message: echoErrorMessage(he, r)}, nil
 	}
 	code := paved.ErrorCode(err)
-	payload := errorPayload{Code: code, Message: paved.ErrorMessage(err)}
+	out := errorPayload{Code: code, Message: paved.ErrorMessage(err)}
 	var pe *paved.Error
-	if errors.As(err, &pe) && code != paved.CodeInternal {
-		payload.Details = pe.Details
+	if !errors.As(err, &pe) {
+		return statusByCode[code], out, nil
 	}
-	return statusByCode[code], errorBody{payload}
+	if code != paved.CodeInternal {
+		out.Details = pe.Details
+	}
+	return statusByCode[code], out, pe.Payload
+}
+
+// payloadFields are the fields of payload's JSON object.
+func payloadFields(payload any) (map[string]json.RawMessage, error) {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]json.RawMessage
+	err = json.Unmarshal(data, &fields)
+	return fields, err
 }
 
 // echoErrorMessage words echo's own errors for people: which route or method

@@ -15,12 +15,13 @@ const readyTimeout = 2 * time.Second
 // healthz answers while the process is alive; it touches nothing else, so a
 // slow database never gets a healthy replica restarted.
 func (s *Server) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, readiness{Status: "ok"})
 }
 
+// readiness is the answer of /readyz (and, without checks, of /healthz).
 type readiness struct {
 	Status string            `json:"status"`
-	Checks map[string]string `json:"checks"`
+	Checks map[string]string `json:"checks,omitempty"`
 }
 
 // readyz answers 200 when the database is reachable and its schema is the

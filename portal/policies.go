@@ -2,7 +2,7 @@ package portal
 
 import (
 	"context"
-	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/paved-dev/paved"
-	"github.com/paved-dev/paved/internal/logging"
 	"github.com/paved-dev/paved/policies"
 )
 
@@ -36,29 +35,23 @@ func (s *Server) policyManager() (*policies.Manager, error) {
 	return s.policies.Manager, nil
 }
 
-// refusalBody is the 422 answer to a version that does not compile or
-// whose tests fail: the usual error, plus every compile error with its
-// position and every failed test.
-type refusalBody struct {
-	errorBody
-	Errors      []policies.CompileError `json:"errors"`
-	FailedTests []policies.TestResult   `json:"failed_tests,omitempty"`
+// items is a list answer: {"items": [...]}, never null.
+type items[T any] struct {
+	Items []T `json:"items"`
 }
 
-// respondErr answers a refusal with every reason, and any other error as
-// usual.
-func respondErr(c echo.Context, err error) error {
-	var ref *policies.RefusedError
-	if !errors.As(err, &ref) {
-		return err
+func itemsOf[T any](list []T) items[T] {
+	if list == nil {
+		list = []T{}
 	}
-	status, body := errorResponse(err, c.Request())
-	body.Error.RequestID = logging.RequestID(c.Request().Context())
-	out := refusalBody{errorBody: body, Errors: ref.Compile, FailedTests: ref.FailedTests}
-	if out.Errors == nil {
-		out.Errors = []policies.CompileError{}
-	}
-	return c.JSON(status, out)
+	return items[T]{Items: list}
+}
+
+// policySets is the answer of GET /sets: the sets and the revision this
+// replica decides with.
+type policySets struct {
+	Items    []policies.SetState `json:"items"`
+	Revision string              `json:"revision"`
 }
 
 func (s *Server) listPolicySets(c echo.Context) error {
@@ -70,7 +63,7 @@ func (s *Server) listPolicySets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": sets, "revision": m.Engine.Snapshot().Revision})
+	return c.JSON(http.StatusOK, policySets{Items: sets, Revision: m.Engine.Snapshot().Revision})
 }
 
 func (s *Server) getPolicySet(c echo.Context) error {
@@ -94,7 +87,7 @@ func (s *Server) listPolicyVersions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": vs})
+	return c.JSON(http.StatusOK, itemsOf(vs))
 }
 
 // versionBody is a new version or a set to validate.
@@ -109,6 +102,12 @@ func (b versionBody) source() (policies.Source, error) {
 		return policies.Source{}, paved.Invalid("no modules", paved.Detail{Field: "modules", Reason: `want an object of "<path>.rego": "<source>"`})
 	}
 	return policies.Source{Modules: b.Modules, Data: b.Data}, nil
+}
+
+// createdVersion is the answer of POST /sets/{set}/versions.
+type createdVersion struct {
+	Set     string `json:"set"`
+	Version int    `json:"version"`
 }
 
 func (s *Server) createPolicyVersion(c echo.Context) error {
@@ -126,9 +125,9 @@ func (s *Server) createPolicyVersion(c echo.Context) error {
 	}
 	v, err := m.CreateVersion(c.Request().Context(), c.Param("set"), src, body.Message)
 	if err != nil {
-		return respondErr(c, err)
+		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"set": c.Param("set"), "version": v})
+	return c.JSON(http.StatusCreated, createdVersion{Set: c.Param("set"), Version: v})
 }
 
 func (s *Server) getPolicyVersion(c echo.Context) error {
@@ -156,7 +155,13 @@ func (s *Server) validatePolicies(c echo.Context) error {
 	if errs == nil {
 		errs = policies.CompileErrors{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"valid": len(errs) == 0, "errors": errs})
+	return c.JSON(http.StatusOK, validation{Valid: len(errs) == 0, Errors: errs})
+}
+
+// validation is the answer of POST /validate.
+type validation struct {
+	Valid  bool                   `json:"valid"`
+	Errors policies.CompileErrors `json:"errors"`
 }
 
 func (s *Server) testPolicyVersion(c echo.Context) error {
@@ -166,12 +171,19 @@ func (s *Server) testPolicyVersion(c echo.Context) error {
 	}
 	results, err := m.TestVersion(c.Request().Context(), c.Param("set"), n)
 	if err != nil {
-		return respondErr(c, err)
+		return err
 	}
 	if results == nil {
 		results = []policies.TestResult{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"passed": len(policies.Failed(results)) == 0, "summary": policies.Summary(results), "results": results})
+	return c.JSON(http.StatusOK, testRun{Passed: len(policies.Failed(results)) == 0, Summary: policies.Summary(results), Results: results})
+}
+
+// testRun is the answer of POST /sets/{set}/versions/{n}/test.
+type testRun struct {
+	Passed  bool                  `json:"passed"`
+	Summary string                `json:"summary"`
+	Results []policies.TestResult `json:"results"`
 }
 
 func (s *Server) previewPolicyVersion(c echo.Context) error {
@@ -196,7 +208,7 @@ func (s *Server) previewPolicyVersion(c echo.Context) error {
 	}
 	p, err := m.Preview(c.Request().Context(), c.Param("set"), n, samples, s.policies.Live)
 	if err != nil {
-		return respondErr(c, err)
+		return err
 	}
 	return c.JSON(http.StatusOK, p)
 }
@@ -208,7 +220,7 @@ func (s *Server) activatePolicyVersion(c echo.Context) error {
 	}
 	state, err := m.Activate(c.Request().Context(), c.Param("set"), n, "activate")
 	if err != nil {
-		return respondErr(c, err)
+		return err
 	}
 	return c.JSON(http.StatusOK, state)
 }
@@ -229,7 +241,7 @@ func (s *Server) rollbackPolicySet(c echo.Context) error {
 	}
 	state, err := m.Activate(c.Request().Context(), c.Param("set"), body.Version, "rollback")
 	if err != nil {
-		return respondErr(c, err)
+		return err
 	}
 	return c.JSON(http.StatusOK, state)
 }
@@ -239,11 +251,11 @@ func (s *Server) diffPolicyVersions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	from, err := versionParam(c.QueryParam("from"), "from")
+	from, err := versionParam("from", c.QueryParam("from"))
 	if err != nil {
 		return err
 	}
-	to, err := versionParam(c.QueryParam("to"), "to")
+	to, err := versionParam("to", c.QueryParam("to"))
 	if err != nil {
 		return err
 	}
@@ -275,13 +287,13 @@ func (s *Server) listPolicyActivations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": as})
+	return c.JSON(http.StatusOK, itemsOf(as))
 }
 
 // evaluateResponse is the answer of POST /api/policies/evaluate.
 type evaluateResponse struct {
 	policies.Outcome
-	DecisionID string `json:"decision_id"`
+	DecisionID string `json:"decisionId"`
 }
 
 func (s *Server) evaluatePolicies(c echo.Context) error {
@@ -335,7 +347,7 @@ func (s *Server) listPolicyDecisions(c echo.Context) error {
 			*dst = t
 		}
 	}
-	if f.Limit, err = limitParam(q.Get("limit"), 50, policies.MaxDecisionPage); err != nil {
+	if f.Limit, err = intParam("limit", q.Get("limit"), 50, 1, policies.MaxDecisionPage); err != nil {
 		return err
 	}
 	page, err := m.Store.Decisions(c.Request().Context(), f)
@@ -352,23 +364,28 @@ func (s *Server) policyAudit(c echo.Context) error {
 	}
 	q := c.QueryParams()
 	f := policies.AuditFilter{Namespace: q.Get("namespace"), Kind: q.Get("kind"), Policy: q.Get("policy")}
-	if f.Limit, err = limitParam(q.Get("limit"), 100, 1000); err != nil {
+	if f.Limit, err = intParam("limit", q.Get("limit"), 100, 1, 1000); err != nil {
 		return err
 	}
-	if v := q.Get("offset"); v != "" {
-		if f.Offset, err = strconv.Atoi(v); err != nil || f.Offset < 0 {
-			return paved.Invalid("invalid paging", paved.Detail{Field: "offset", Reason: "want a number of 0 or more"})
-		}
+	if f.Offset, err = intParam("offset", q.Get("offset"), 0, 0, math.MaxInt32); err != nil {
+		return err
 	}
 	rep, err := m.Store.Audit(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"run": rep.Run, "items": rep.Items, "total_items": rep.TotalItems}
+	out := auditAnswer{AuditReport: rep}
 	if s.policies.Live == nil {
-		out["cluster"] = "not configured: set --kubeconfig (or run in a pod) to audit live objects"
+		out.Cluster = "not configured: set --kubeconfig (or run in a pod) to audit live objects"
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// auditAnswer is the answer of GET /audit: the last run's results and,
+// without a cluster, why there are none.
+type auditAnswer struct {
+	policies.AuditReport
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // versionRoute reads the manager and the {version} of a version route.
@@ -377,25 +394,14 @@ func (s *Server) versionRoute(c echo.Context) (*policies.Manager, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := versionParam(c.Param("version"), "version")
+	n, err := versionParam("version", c.Param("version"))
 	return m, n, err
 }
 
-func versionParam(v, field string) (int, error) {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, paved.Invalid("invalid version", paved.Detail{Field: field, Reason: "want a version number (1 or more)"})
+// versionParam reads a version number (1 or more); it is required.
+func versionParam(name, value string) (int, error) {
+	if value == "" {
+		return 0, paved.Invalid("invalid "+name, paved.Detail{Field: name, Reason: "want a version number (1 or more)"})
 	}
-	return n, nil
-}
-
-func limitParam(v string, def, max int) (int, error) {
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
-		return 0, paved.Invalid("invalid paging", paved.Detail{Field: "limit", Reason: "want 1 to " + strconv.Itoa(max)})
-	}
-	return n, nil
+	return intParam(name, value, 0, 1, math.MaxInt32)
 }

@@ -89,7 +89,7 @@ func TestPolicyAPI(t *testing.T) {
 		s := newPolicyServer(t, dialect, nil)
 
 		sets := call(t, s, "GET", "/api/policies/sets", nil, 200)
-		if items := sets["items"].([]any); len(items) != 1 || items[0].(map[string]any)["active_version"] != 1.0 {
+		if items := sets["items"].([]any); len(items) != 1 || items[0].(map[string]any)["activeVersion"] != 1.0 {
 			t.Fatalf("sets = %v", sets)
 		}
 		set := call(t, s, "GET", "/api/policies/sets/default", nil, 200)
@@ -98,13 +98,14 @@ func TestPolicyAPI(t *testing.T) {
 		}
 		call(t, s, "GET", "/api/policies/sets/nope", nil, 404)
 
-		// A module that does not compile: 422 with every error positioned.
+		// A module that does not compile: 422 with every error positioned,
+		// once, as the error's details.
 		broken := map[string]any{"modules": map[string]string{"a.rego": "package a\n\nr := undefined_fn(1)\n", "b.rego": "package b\n\nx := \n"}}
 		out := call(t, s, "POST", "/api/policies/sets/default/versions", broken, 422)
-		errs := out["errors"].([]any)
-		first := errs[0].(map[string]any)
-		if len(errs) != 3 || first["file"] != "a.rego" || first["row"] != 3.0 || first["col"] != 6.0 || first["message"] == "" ||
-			out["error"].(map[string]any)["code"] != "unprocessable" {
+		details := out["error"].(map[string]any)["details"].([]any)
+		first := details[0].(map[string]any)
+		if len(details) != 3 || first["field"] != "a.rego" || first["line"] != 3.0 || first["column"] != 6.0 || first["reason"] == "" ||
+			out["error"].(map[string]any)["code"] != "unprocessable" || out["errors"] != nil || len(out) != 1 {
 			t.Fatalf("422 body = %v", out)
 		}
 		if v := call(t, s, "POST", "/api/policies/validate", broken, 200); v["valid"] != false || len(v["errors"].([]any)) != 3 {
@@ -125,19 +126,20 @@ func TestPolicyAPI(t *testing.T) {
 			t.Fatalf("test results = %v", tests)
 		}
 		refused := call(t, s, "POST", "/api/policies/sets/default/versions/2/activate", nil, 422)
-		if ft := refused["failed_tests"].([]any); len(ft) != 1 || ft[0].(map[string]any)["name"] != "data.paved.policies.no_x_test.test_x" {
+		if ft := refused["failedTests"].([]any); len(ft) != 1 || ft[0].(map[string]any)["name"] != "data.paved.policies.no_x_test.test_x" ||
+			refused["error"].(map[string]any)["requestId"] == nil {
 			t.Fatalf("refused activation = %v", refused)
 		}
 
 		call(t, s, "POST", "/api/policies/sets/default/versions", warnSet(false), 201)
-		if st := call(t, s, "POST", "/api/policies/sets/default/versions/3/activate", nil, 200); st["active_version"] != 3.0 {
+		if st := call(t, s, "POST", "/api/policies/sets/default/versions/3/activate", nil, 200); st["activeVersion"] != 3.0 {
 			t.Fatalf("activate = %v", st)
 		}
 		ev := call(t, s, "POST", "/api/policies/evaluate", map[string]any{"target": "admission",
 			"input": map[string]any{"request": map[string]any{"kind": map[string]any{"kind": "Deployment"}, "namespace": "team-a",
 				"object": map[string]any{"x": true, "y": true, "metadata": map[string]any{"name": "web"}}}}}, 200)
 		warnings := ev["warnings"].([]any)
-		if ev["allowed"] != false || ev["revision"] != "default@3" || ev["decision_id"] == "" || len(warnings) != 1 ||
+		if ev["allowed"] != false || ev["revision"] != "default@3" || ev["decisionId"] == "" || len(warnings) != 1 ||
 			len(warnings[0].(string)) > 120 || len(ev["violations"].([]any)) != 2 {
 			t.Fatalf("evaluate = %v", ev)
 		}
@@ -151,7 +153,7 @@ func TestPolicyAPI(t *testing.T) {
 		}
 
 		// Rollback, history, diff.
-		if st := call(t, s, "POST", "/api/policies/sets/default/rollback", map[string]any{"version": 1}, 200); st["active_version"] != 1.0 {
+		if st := call(t, s, "POST", "/api/policies/sets/default/rollback", map[string]any{"version": 1}, 200); st["activeVersion"] != 1.0 {
 			t.Fatalf("rollback = %v", st)
 		}
 		call(t, s, "POST", "/api/policies/sets/default/rollback", map[string]any{"version": 0}, 400)
@@ -173,7 +175,7 @@ func TestPolicyAPI(t *testing.T) {
 		waitFor(t, func() bool {
 			page := call(t, s, "GET", "/api/policies/decisions?source=api&allowed=false", nil, 200)
 			items := page["items"].([]any)
-			return len(items) == 1 && items[0].(map[string]any)["id"] == ev["decision_id"] && items[0].(map[string]any)["name"] == "web"
+			return len(items) == 1 && items[0].(map[string]any)["id"] == ev["decisionId"] && items[0].(map[string]any)["name"] == "web"
 		})
 		call(t, s, "GET", "/api/policies/decisions?since=yesterday", nil, 400)
 		call(t, s, "GET", "/api/policies/decisions?limit=100000", nil, 400)
@@ -355,9 +357,9 @@ func TestPolicyPreview(t *testing.T) {
 		waitFor(t, func() bool { samples, _ := s.mgr.Store.Samples(context.Background(), 10); return len(samples) == 2 })
 
 		p := call(t, s, "POST", "/api/policies/sets/default/versions/1/preview", map[string]any{"samples": 50}, 200)
-		denied := p["newly_denied"].([]any)
-		if p["against"] != "default@2" || p["logged_inputs"] != 2.0 || p["unchanged"] != 1.0 || len(denied) != 1 ||
-			denied[0].(map[string]any)["name"] != "plain" || len(p["newly_allowed"].([]any)) != 0 || p["cluster"] != "not configured" {
+		denied := p["newlyDenied"].([]any)
+		if p["against"] != "default@2" || p["loggedInputs"] != 2.0 || p["unchanged"] != 1.0 || len(denied) != 1 ||
+			denied[0].(map[string]any)["name"] != "plain" || len(p["newlyAllowed"].([]any)) != 0 || p["cluster"] != "not configured" {
 			t.Fatalf("preview of the library = %v", p)
 		}
 		first := denied[0].(map[string]any)["violations"].([]any)[0].(map[string]any)

@@ -132,6 +132,23 @@ func TestProvisioningAPI(t *testing.T) {
 		t.Errorf("drift history = %v", d)
 	}
 
+	// A refused reconcile answers the error with the environment's state
+	// and what was corrected before the refusal (nothing here).
+	store := s.provisioning.Provisioner.Store()
+	dev, err := store.Get(context.Background(), "checkout", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.Status = provision.StatusDeprovisioning
+	if err := store.UpdateState(context.Background(), dev); err != nil {
+		t.Fatal(err)
+	}
+	refusedRec := call(t, s, http.MethodPost, "/api/provisioning/environments/checkout/dev/reconcile", nil, http.StatusConflict)
+	if env, _ := refusedRec["environment"].(map[string]any); env["status"] != "deprovisioning" || refusedRec["corrected"] == nil ||
+		len(refusedRec["corrected"].([]any)) != 0 || refusedRec["error"].(map[string]any)["code"] != "conflict" {
+		t.Errorf("refused reconcile = %v", refusedRec)
+	}
+
 	call(t, s, http.MethodGet, "/api/provisioning/environments/checkout/qa", nil, http.StatusNotFound)
 	unconfirmed := call(t, s, http.MethodDelete, "/api/provisioning/environments/checkout/dev", map[string]any{"confirm": "checkout"}, http.StatusUnprocessableEntity)
 	if d := unconfirmed["error"].(map[string]any)["details"].([]any)[0].(map[string]any); d["field"] != "confirm" {

@@ -41,6 +41,30 @@ func newTestServer(t *testing.T, db *database.DB) (*Server, *testsupport.SyncBuf
 		return err
 	})
 	s.echo.GET("/test/things/:id", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	s.echo.GET("/test/payload", func(echo.Context) error {
+		cause := paved.Errorf(paved.CodeUnprocessable, "the cluster refused a Role")
+		return paved.WithPayload(cause, struct {
+			Items []int `json:"items"`
+		}{[]int{1, 2}})
+	})
+	s.echo.GET("/test/payload-internal", func(echo.Context) error {
+		return paved.WithPayload(errors.New("etcd: leader changed"), map[string]any{"applied": 1, "error": "cannot replace error"})
+	})
+	s.echo.POST("/test/strict", func(c echo.Context) error {
+		var v struct {
+			Team string `json:"team"`
+		}
+		return bindJSON(c, &v)
+	})
+	s.echo.POST("/test/lenient", func(c echo.Context) error {
+		var v struct {
+			Team string `json:"team"`
+		}
+		if err := bindBackstageJSON(c, &v); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
 	return s, logs
 }
 
@@ -73,6 +97,16 @@ func TestErrorResponses(t *testing.T) {
 		{"WrongMethod", "DELETE", "/healthz", nil, 405, `{"error":{"code":"invalid","message":"method DELETE is not allowed on /healthz"}}`},
 		{"TooLarge", "POST", "/test/body", strings.NewReader(strings.Repeat("x", 11<<20)), 413,
 			`{"error":{"code":"too_large","message":"Request Entity Too Large"}}`},
+		{"Payload", "GET", "/test/payload", nil, 422,
+			`{"error":{"code":"unprocessable","message":"the cluster refused a Role"},"items":[1,2]}`},
+		{"PayloadOfInternal", "GET", "/test/payload-internal", nil, 500,
+			`{"error":{"code":"internal","message":"internal error"},"applied":1}`},
+		{"UnknownField", "POST", "/test/strict", strings.NewReader(`{"team":"a","teem":"b"}`), 400,
+			`{"error":{"code":"invalid","message":"request body is not valid","details":[{"field":"body","reason":"unknown field \"teem\""}]}}`},
+		{"TwoValues", "POST", "/test/strict", strings.NewReader(`{"team":"a"} {}`), 400,
+			`{"error":{"code":"invalid","message":"request body is not valid","details":[{"field":"body","reason":"more than one JSON value"}]}}`},
+		{"EmptyBody", "POST", "/test/lenient", nil, 400,
+			`{"error":{"code":"invalid","message":"request body is empty","details":[{"field":"body","reason":"want a JSON object"}]}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.Name, func(t *testing.T) {
@@ -80,15 +114,16 @@ func TestErrorResponses(t *testing.T) {
 			if rec.Code != tt.WantStatus {
 				t.Fatalf("status = %d, want %d (body %s)", rec.Code, tt.WantStatus, rec.Body)
 			}
-			var got map[string]map[string]any
+			var got map[string]any
 			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 				t.Fatalf("body %q is not JSON: %v", rec.Body, err)
 			}
-			if got["error"]["requestId"] != rec.Header().Get("X-Request-Id") || rec.Header().Get("X-Request-Id") == "" {
-				t.Fatalf("requestId %v does not match header %q", got["error"]["requestId"], rec.Header().Get("X-Request-Id"))
+			e, _ := got["error"].(map[string]any)
+			if e["requestId"] != rec.Header().Get("X-Request-Id") || rec.Header().Get("X-Request-Id") == "" {
+				t.Fatalf("requestId %v does not match header %q", e["requestId"], rec.Header().Get("X-Request-Id"))
 			}
-			delete(got["error"], "requestId")
-			var want map[string]map[string]any
+			delete(e, "requestId")
+			var want map[string]any
 			if err := json.Unmarshal([]byte(tt.WantBody), &want); err != nil {
 				t.Fatal(err)
 			}

@@ -72,7 +72,17 @@ type ApplyError struct {
 }
 
 func (e *ApplyError) Error() string { return e.Err.Error() }
-func (e *ApplyError) Unwrap() error { return e.Err }
+
+// Unwrap classifies the refusal as its cause is classified, with every
+// environment and its objects' states as the answer's items.
+func (e *ApplyError) Unwrap() error {
+	return paved.WithPayload(e.Err, EnvironmentList{Items: e.Environments})
+}
+
+// EnvironmentList is a list of environments as the API answers it.
+type EnvironmentList struct {
+	Items []Environment `json:"items"`
+}
 
 // Provision applies everything the request's environments need, in order.
 // The request is checked as a whole first (names, environments, clusters,

@@ -107,18 +107,39 @@ func collect(events []*DriftEvent) []DriftEvent {
 	return out
 }
 
+// Reconciled is what reconciling one environment did: its state after,
+// and the drift corrected. A reconcile that fails part-way carries it as
+// its error's payload, since a refusal is part of the outcome.
+type Reconciled struct {
+	Environment Environment  `json:"environment"`
+	Corrected   []DriftEvent `json:"corrected"`
+}
+
 // Reconcile re-applies one environment's desired state now, fixing and
 // recording whatever drifted.
-func (p *Provisioner) Reconcile(ctx context.Context, service, env string) (Environment, []DriftEvent, error) {
+func (p *Provisioner) Reconcile(ctx context.Context, service, env string) (Reconciled, error) {
 	if err := p.on(); err != nil {
-		return Environment{}, nil, err
+		return Reconciled{}, err
 	}
 	e, err := p.store.Get(ctx, service, env)
 	if err != nil {
-		return e, nil, err
+		return Reconciled{}, err
 	}
+	e, corrected, err := p.reconcileStored(ctx, e)
+	out := Reconciled{Environment: e, Corrected: corrected}
+	if out.Corrected == nil {
+		out.Corrected = []DriftEvent{}
+	}
+	if err != nil {
+		return out, paved.WithPayload(err, out)
+	}
+	return out, nil
+}
+
+// reconcileStored reconciles a stored environment.
+func (p *Provisioner) reconcileStored(ctx context.Context, e Environment) (Environment, []DriftEvent, error) {
 	if e.Status == StatusDeprovisioning {
-		return e, nil, paved.Errorf(paved.CodeConflict, "%s/%s is being deprovisioned; finish with DELETE", service, env)
+		return e, nil, paved.Errorf(paved.CodeConflict, "%s/%s is being deprovisioned; finish with DELETE", e.Service, e.Environment)
 	}
 	t, c, err := p.target(e)
 	if err == nil && t.Pipeline != "" {
