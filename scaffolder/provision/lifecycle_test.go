@@ -304,51 +304,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestScaffolderActions runs kube:namespace then kube:pipeline as a
-// template would, then the namespace step's undo.
-func TestScaffolderActions(t *testing.T) {
-	cp := sharedCluster(t)
-	ctx := context.Background()
-	p := newProvisioner(t, cp, testsupport.OpenDB(t, database.SQLite), nil)
-	actions := map[string]Action{}
-	for _, a := range p.Actions() {
-		actions[a.ID] = a
-	}
-	team, svc := unique("team"), unique("svc")
-	nsInput := map[string]any{"team": team, "service": svc, "environments": []any{"dev"}}
-	out, err := actions["kube:namespace"].Run(ctx, nsInput)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := out["namespaces"].(map[string]any)["dev"]; got != team+"-"+svc+"-dev" {
-		t.Errorf("namespace output = %v", out)
-	}
-	if _, err := actions["kube:pipeline"].Run(ctx, map[string]any{"team": team, "service": svc, "environments": []any{"dev"},
-		"pipeline": "argocd", "repoURL": "https://git.example.com/x.git"}); err != nil {
-		t.Fatal(err)
-	}
-	// Re-running the namespace step keeps the pipeline.
-	if _, err := actions["kube:namespace"].Run(ctx, nsInput); err != nil {
-		t.Fatal(err)
-	}
-	if e, _ := p.store.Get(ctx, svc, "dev"); e.Pipeline != ArgoCD {
-		t.Errorf("pipeline after re-running kube:namespace = %q, want argocd", e.Pipeline)
-	}
-	if _, err := actions["kube:namespace"].Run(ctx, map[string]any{"team": team, "service": svc, "enviroments": []any{"dev"}}); paved.ErrorCode(err) != paved.CodeInvalid || !strings.Contains(err.Error(), "enviroments") {
-		t.Errorf("misspelt input: %v, want invalid naming the key", err)
-	}
-
-	if err := actions["kube:namespace"].Undo(ctx, nsInput, out); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.store.Get(ctx, svc, "dev"); paved.ErrorCode(err) != paved.CodeNotFound {
-		t.Errorf("after undo: %v, want the environment gone", err)
-	}
-	if u, _ := p.clusters[DefaultCluster].get(ctx, ObjectRef{APIVersion: "argoproj.io/v1alpha1", Kind: "Application", Namespace: "argocd", Name: svc + "-dev"}); u != nil {
-		t.Error("Application kept after undo")
-	}
-}
-
 // TestNamedClusters connects a cluster named in the settings through its
 // kubeconfig; environments on a cluster that is not connected are refused
 // naming the connected ones.

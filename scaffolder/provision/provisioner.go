@@ -124,6 +124,14 @@ func (p *Provisioner) Provision(ctx context.Context, r Request) ([]Environment, 
 	return out, nil
 }
 
+// ProvisionNamespaces is Provision leaving pipelines as they are: an
+// environment already provisioned with a pipeline keeps it when r names
+// none.
+func (p *Provisioner) ProvisionNamespaces(ctx context.Context, r Request) ([]Environment, error) {
+	r.keepPipeline = true
+	return p.Provision(ctx, r)
+}
+
 // preflight refuses a target whose pipeline cannot run on its cluster or
 // whose namespace belongs to someone else.
 func (p *Provisioner) preflight(ctx context.Context, t Target) error {

@@ -27,7 +27,7 @@ type Request struct {
 	// Viewers are groups bound to view besides the configured ones.
 	Viewers []string `json:"viewers,omitempty"`
 	// keepPipeline makes environments already provisioned with a pipeline
-	// keep it when the request names none (kube:namespace).
+	// keep it when the request names none (ProvisionNamespaces).
 	keepPipeline bool
 }
 
