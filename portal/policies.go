@@ -35,18 +35,6 @@ func (s *Server) policyManager() (*policies.Manager, error) {
 	return s.policies.Manager, nil
 }
 
-// items is a list answer: {"items": [...]}, never null.
-type items[T any] struct {
-	Items []T `json:"items"`
-}
-
-func itemsOf[T any](list []T) items[T] {
-	if list == nil {
-		list = []T{}
-	}
-	return items[T]{Items: list}
-}
-
 // policySets is the answer of GET /sets: the sets and the revision this
 // replica decides with.
 type policySets struct {

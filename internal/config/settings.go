@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -42,11 +43,8 @@ var settings = []setting{
 		text(func(c *Config) *string { return &c.File })},
 	{"log-format", "auto", "log format: auto (text on a terminal, json otherwise), text or json",
 		text(func(c *Config) *string { return &c.Log.Format })},
-	{"log-level", "info", "lowest level logged: debug, info, warn or error", func(c *Config, v string) error {
-		l, err := logging.ParseLevel(v)
-		c.Log.Level = l
-		return err
-	}},
+	{"log-level", "info", "lowest level logged: debug, info, warn or error",
+		parsed(func(c *Config) *slog.Level { return &c.Log.Level }, logging.ParseLevel, "one of debug, info, warn, error")},
 	{"shutdown-timeout", "30s", "how long SIGINT/SIGTERM waits for in-flight requests before closing them (Go duration)",
 		duration(func(c *Config) *time.Duration { return &c.HTTP.ShutdownTimeout })},
 	{"catalog-refresh-interval", "5m", "how often each catalog location is read again (jittered by ±20%)",
@@ -89,37 +87,28 @@ func text(field func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *field(c) = v; return nil }
 }
 
-func duration(field func(*Config) *time.Duration) func(*Config, string) error {
+// parsed makes a setter from a parser; want words the accepted form.
+func parsed[T any](field func(*Config) *T, parse func(string) (T, error), want string) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		d, err := time.ParseDuration(v)
+		x, err := parse(v)
 		if err != nil {
-			return fmt.Errorf("%q is not a duration such as 30s or 1m", v)
+			return fmt.Errorf("%q is not %s", v, want)
 		}
-		*field(c) = d
+		*field(c) = x
 		return nil
 	}
+}
+
+func duration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return parsed(field, time.ParseDuration, "a duration such as 30s or 1m")
 }
 
 func boolean(field func(*Config) *bool) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("%q is not true or false", v)
-		}
-		*field(c) = b
-		return nil
-	}
+	return parsed(field, strconv.ParseBool, "true or false")
 }
 
 func integer(field func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("%q is not a whole number", v)
-		}
-		*field(c) = n
-		return nil
-	}
+	return parsed(field, strconv.Atoi, "a whole number")
 }
 
 // list accepts a comma-separated list; blanks are dropped.

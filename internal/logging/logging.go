@@ -31,7 +31,8 @@ func (o Options) Validate() error {
 	return paved.Invalid("invalid configuration", paved.Detail{Field: "log-format", Reason: fmt.Sprintf("%q is not one of auto, text, json", o.Format)})
 }
 
-// ParseLevel reads debug, info, warn or error (any case).
+// ParseLevel reads debug, info, warn or error (any case); slog's offsets
+// such as info+2 are refused.
 func ParseLevel(v string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(v)); err != nil || !strings.EqualFold(l.String(), v) {

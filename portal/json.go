@@ -15,6 +15,18 @@ import (
 	"github.com/paved-dev/paved"
 )
 
+// items is a list answer: {"items": [...]}, never null.
+type items[T any] struct {
+	Items []T `json:"items"`
+}
+
+func itemsOf[T any](list []T) items[T] {
+	if list == nil {
+		list = []T{}
+	}
+	return items[T]{Items: list}
+}
+
 // bindJSON decodes the JSON body of one of Paved's own routes into v.
 // Unknown fields are errors, so a typo is a 400 naming the field rather
 // than a silently ignored setting.
