@@ -151,7 +151,7 @@ func policyEval(ctx context.Context, args []string, stdout io.Writer) error {
 		if !o.Allowed {
 			denied++
 		}
-		if err := enc.Encode(map[string]any{"input": d.name, "allowed": o.Allowed, "violations": o.Violations, "warnings": o.Warnings}); err != nil {
+		if err := enc.Encode(evalResult{Input: d.name, Allowed: o.Allowed, Violations: o.Violations, Warnings: o.Warnings}); err != nil {
 			return err
 		}
 	}
@@ -159,6 +159,14 @@ func policyEval(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%d of %d input(s) denied", denied, len(docs))
 	}
 	return nil
+}
+
+// evalResult is one line of paved policy eval's output.
+type evalResult struct {
+	Input      string               `json:"input"`
+	Allowed    bool                 `json:"allowed"`
+	Violations []policies.Violation `json:"violations"`
+	Warnings   []string             `json:"warnings"`
 }
 
 type evalInput struct {
