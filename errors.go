@@ -26,8 +26,10 @@ const (
 	CodeUnauthorized  Code = "unauthorized"
 	CodeForbidden     Code = "forbidden"
 	CodeTooLarge      Code = "too_large"
-	CodeUnavailable   Code = "unavailable"
-	CodeInternal      Code = "internal"
+	// CodeUnsupportedMedia is a body in a format the route does not read.
+	CodeUnsupportedMedia Code = "unsupported_media_type"
+	CodeUnavailable      Code = "unavailable"
+	CodeInternal         Code = "internal"
 )
 
 // Error is an error meant to be shown to the person or tool that caused it.

@@ -28,6 +28,8 @@ type Document struct {
 	// positions maps a JSON pointer ("/spec/owner") to the 1-based line and
 	// column where its value starts.
 	positions map[string]Position
+	// budget is how many more values decoding may produce.
+	budget int
 }
 
 // Position is a place in a file.
@@ -79,7 +81,7 @@ func ParseDocuments(data []byte) ([]Document, error) {
 		if len(n.Content) == 0 {
 			continue
 		}
-		d := Document{Index: i, positions: map[string]Position{}}
+		d := Document{Index: i, positions: map[string]Position{}, budget: expansionBudget(n.Content[0])}
 		v, err := d.decode(n.Content[0], "", 0)
 		if err != nil {
 			return nil, &SyntaxError{Document: i, Position: d.Position(""), Reason: err.Error()}
@@ -106,12 +108,44 @@ func syntaxError(doc int, err error) *SyntaxError {
 	return e
 }
 
-// maxDepth stops alias bombs and absurd nesting from exhausting the stack.
+// maxDepth stops absurd nesting from exhausting the stack.
 const maxDepth = 100
+
+// Aliases let a few hundred bytes of YAML stand for billions of values
+// ("billion laughs"). A document may expand to at most a small multiple of
+// the nodes written in it, and never past maxExpandedNodes: anything more
+// is refused before it costs time or memory.
+const (
+	aliasExpansionFactor = 4
+	minExpansionBudget   = 10_000
+	maxExpandedNodes     = 1_000_000
+)
+
+// errAliasBomb is the refusal of a document whose aliases expand too far.
+var errAliasBomb = fmt.Errorf("aliases expand to more than %dx the values written (an alias bomb?)", aliasExpansionFactor)
+
+// expansionBudget is how many values the document may decode to.
+func expansionBudget(root *yaml.Node) int {
+	written := 0
+	var count func(*yaml.Node)
+	count = func(n *yaml.Node) {
+		written++
+		if n.Kind != yaml.AliasNode {
+			for _, c := range n.Content {
+				count(c)
+			}
+		}
+	}
+	count(root)
+	return min(max(aliasExpansionFactor*written, minExpansionBudget), maxExpandedNodes)
+}
 
 func (d *Document) decode(n *yaml.Node, pointer string, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("nesting deeper than %d levels", maxDepth)
+	}
+	if d.budget--; d.budget < 0 {
+		return nil, errAliasBomb
 	}
 	if n.Kind == yaml.AliasNode {
 		return d.decode(n.Alias, pointer, depth+1)

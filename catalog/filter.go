@@ -40,6 +40,9 @@ func ParseFilter(params []string) (Filter, error) {
 			f.Sets = append(f.Sets, set)
 		}
 	}
+	if err := checkFilter(f, "filter"); err != nil {
+		return Filter{}, err
+	}
 	return f, nil
 }
 

@@ -54,6 +54,9 @@ var defaultFullTextFields = []string{"metadata.name", "metadata.title"}
 
 // QueryEntities returns one page of entities matching q.
 func (s *Store) QueryEntities(ctx context.Context, q Query) (Page, error) {
+	if err := q.check(""); err != nil {
+		return Page{}, err
+	}
 	if q.Limit <= 0 {
 		q.Limit = DefaultLimit
 	}
@@ -362,6 +365,12 @@ type Facet struct {
 // covers, so no table row is read; only one row per distinct value is
 // visited for its original spelling.
 func (s *Store) Facets(ctx context.Context, keys []string, f Filter) (map[string][]Facet, error) {
+	if err := checkFilter(f, "filter"); err != nil {
+		return nil, err
+	}
+	if len(keys) > MaxFacets {
+		return nil, paved.Invalid("invalid facets", paved.Detail{Field: "facet", Reason: fmt.Sprintf("%d facets; at most %d", len(keys), MaxFacets)})
+	}
 	db := s.db.WithContext(ctx)
 	out := map[string][]Facet{}
 	ids, args, err := filterIDs(db, f)
@@ -432,5 +441,9 @@ func DecodeCursor(s string) (Query, error) {
 	if err != nil || c.V != cursorVersion {
 		return Query{}, paved.Invalid("invalid cursor", paved.Detail{Field: "cursor", Reason: "not a cursor this server issued"})
 	}
-	return Query{Filter: Filter{Sets: c.Q.Sets}, Order: c.Q.Order, FullText: c.Q.Text, FullTextFields: c.Q.Fields, Limit: c.Q.Limit, Offset: c.Q.Offset}, nil
+	q := Query{Filter: Filter{Sets: c.Q.Sets}, Order: c.Q.Order, FullText: c.Q.Text, FullTextFields: c.Q.Fields, Limit: c.Q.Limit, Offset: c.Q.Offset}
+	if err := q.check("cursor"); err != nil {
+		return Query{}, paved.Invalid("invalid cursor", paved.Detail{Field: "cursor", Reason: "not a cursor this server issued"})
+	}
+	return q, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -127,6 +128,10 @@ func TestValidateEntity(t *testing.T) {
 
 func TestCatalogAPIErrors(t *testing.T) {
 	s, _ := newCatalogServer(t, database.SQLite)
+	emptySetCursor := base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"q":{"l":1,"f":[[]]}}`))
+	manyFilters := strings.Repeat("filter=kind=component&", catalog.MaxFilterSets+1)
+	manyValues := "filter=metadata.name=" + strings.TrimSuffix(strings.Repeat("x,metadata.name=", catalog.MaxFilterValues+1), ",metadata.name=")
+	manyOrders := strings.Repeat("orderField=metadata.name&", catalog.MaxOrderFields+1)
 	tests := []struct {
 		Name, Method, Path string
 		WantStatus         int
@@ -136,6 +141,12 @@ func TestCatalogAPIErrors(t *testing.T) {
 		{"BadOrder", "GET", "/api/catalog/entities/by-query?orderField=metadata.name,up", 400, `"field":"orderField"`},
 		{"BadLimit", "GET", "/api/catalog/entities/by-query?limit=-3", 400, `"field":"limit"`},
 		{"BadCursor", "GET", "/api/catalog/entities/by-query?cursor=zzz", 400, `"field":"cursor"`},
+		{"CursorWithEmptySet", "GET", "/api/catalog/entities/by-query?cursor=" + emptySetCursor, 400, `"field":"cursor"`},
+		{"TooManyFilterSets", "GET", "/api/catalog/entities/by-query?" + manyFilters, 400, `"reason":"101 filter sets; at most 100"`},
+		{"TooManyValues", "GET", "/api/catalog/entities/by-query?" + manyValues, 400, `values; at most 1000"`},
+		{"TooManyOrderFields", "GET", "/api/catalog/entities/by-query?" + manyOrders, 400, `"field":"orderField","reason":"11 sort keys; at most 10"`},
+		{"TooManyFilterSetsOldList", "GET", "/api/catalog/entities?" + manyFilters, 400, `"field":"filter"`},
+		{"TooManyFacetFilters", "GET", "/api/catalog/entity-facets?facet=kind&" + manyFilters, 400, `"field":"filter"`},
 		{"UnknownEntity", "GET", "/api/catalog/entities/by-name/component/default/nope", 404, `"code":"not_found"`},
 		{"NoFacet", "GET", "/api/catalog/entity-facets", 400, `"field":"facet"`},
 		{"UnknownLocation", "DELETE", "/api/catalog/locations/nope", 404, `"code":"not_found"`},

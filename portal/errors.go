@@ -14,15 +14,16 @@ import (
 
 // statusByCode is the one place error codes become HTTP statuses.
 var statusByCode = map[paved.Code]int{
-	paved.CodeInvalid:       http.StatusBadRequest,
-	paved.CodeUnprocessable: http.StatusUnprocessableEntity,
-	paved.CodeNotFound:      http.StatusNotFound,
-	paved.CodeConflict:      http.StatusConflict,
-	paved.CodeUnauthorized:  http.StatusUnauthorized,
-	paved.CodeForbidden:     http.StatusForbidden,
-	paved.CodeTooLarge:      http.StatusRequestEntityTooLarge,
-	paved.CodeUnavailable:   http.StatusServiceUnavailable,
-	paved.CodeInternal:      http.StatusInternalServerError,
+	paved.CodeInvalid:          http.StatusBadRequest,
+	paved.CodeUnprocessable:    http.StatusUnprocessableEntity,
+	paved.CodeNotFound:         http.StatusNotFound,
+	paved.CodeConflict:         http.StatusConflict,
+	paved.CodeUnauthorized:     http.StatusUnauthorized,
+	paved.CodeForbidden:        http.StatusForbidden,
+	paved.CodeTooLarge:         http.StatusRequestEntityTooLarge,
+	paved.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
+	paved.CodeUnavailable:      http.StatusServiceUnavailable,
+	paved.CodeInternal:         http.StatusInternalServerError,
 }
 
 // codeByStatus classifies echo's own errors (unknown route, wrong method,
@@ -35,7 +36,7 @@ var codeByStatus = map[int]paved.Code{
 	http.StatusUnauthorized:          paved.CodeUnauthorized,
 	http.StatusForbidden:             paved.CodeForbidden,
 	http.StatusRequestEntityTooLarge: paved.CodeTooLarge,
-	http.StatusUnsupportedMediaType:  paved.CodeInvalid,
+	http.StatusUnsupportedMediaType:  paved.CodeUnsupportedMedia,
 	http.StatusUnprocessableEntity:   paved.CodeUnprocessable,
 	http.StatusServiceUnavailable:    paved.CodeUnavailable,
 }

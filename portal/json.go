@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,8 +38,12 @@ func bindJSON(c echo.Context, v any) error { return decodeBody(c, v, true) }
 func bindBackstageJSON(c echo.Context, v any) error { return decodeBody(c, v, false) }
 
 // decodeBody reads the whole body (bounded by the body-limit middleware)
-// and decodes one JSON value from it.
+// and decodes one JSON value from it. A body declared as anything but JSON
+// is refused unread; one without a Content-Type is read as JSON.
 func decodeBody(c echo.Context, v any, strict bool) error {
+	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && !isJSON(ct) {
+		return paved.Errorf(paved.CodeUnsupportedMedia, "this route reads JSON: send the body as Content-Type: application/json")
+	}
 	data, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -61,6 +66,13 @@ func decodeBody(c echo.Context, v any, strict bool) error {
 		return paved.Invalid("request body is not valid", paved.Detail{Field: "body", Reason: "more than one JSON value"})
 	}
 	return nil
+}
+
+// isJSON reports whether a Content-Type is application/json or a JSON
+// type such as application/merge-patch+json.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == echo.MIMEApplicationJSON || strings.HasSuffix(mt, "+json"))
 }
 
 // intParam reads the integer parameter name from value: def when empty,

@@ -24,10 +24,24 @@ import (
 // error before a handler reads them.
 const maxBodyBytes = "10M"
 
+// httpLimits bound what one connection may hold: a client that sends its
+// headers or body slowly, or reads slowly, is cut off instead of keeping
+// a connection (and its goroutine) forever.
+type httpLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes                int
+}
+
+// apiLimits are the main listener's: the body limit is 10 MiB, so a minute
+// to read it is generous; no route streams yet (server-sent events, when
+// they come, must clear the write deadline per response).
+var apiLimits = httpLimits{readHeader: 10 * time.Second, read: time.Minute, write: 2 * time.Minute, idle: 2 * time.Minute, maxHeaderBytes: 64 << 10}
+
 // Server serves the web UI and REST API.
 type Server struct {
 	echo         *echo.Echo
 	opts         Options
+	limits       httpLimits
 	log          *slog.Logger
 	db           *database.DB
 	registry     *prometheus.Registry
@@ -54,7 +68,7 @@ func NewServer(opts Options, log *slog.Logger, db *database.DB, svc Services) *S
 	// Log the peer's address, not X-Forwarded-For, which any client can
 	// forge; trusting a proxy's header needs a trusted-proxies setting.
 	e.IPExtractor = echo.ExtractIPDirect()
-	s := &Server{echo: e, opts: opts, log: log, db: db, registry: newRegistry(), catalog: cat, policies: pol, provisioning: svc.Provisioning}
+	s := &Server{echo: e, opts: opts, limits: apiLimits, log: log, db: db, registry: newRegistry(), catalog: cat, policies: pol, provisioning: svc.Provisioning}
 	s.admission = newAdmissionMetrics(s.registry)
 	if pol.Decisions != nil {
 		registerDecisionLogMetrics(s.registry, pol.Decisions)
@@ -77,8 +91,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: s.limits.readHeader,
+		ReadTimeout:       s.limits.read,
+		WriteTimeout:      s.limits.write,
+		IdleTimeout:       s.limits.idle,
+		MaxHeaderBytes:    s.limits.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

@@ -105,12 +105,18 @@ func TestErrorResponses(t *testing.T) {
 			`{"error":{"code":"invalid","message":"request body is not valid","details":[{"field":"body","reason":"unknown field \"teem\""}]}}`},
 		{"TwoValues", "POST", "/test/strict", strings.NewReader(`{"team":"a"} {}`), 400,
 			`{"error":{"code":"invalid","message":"request body is not valid","details":[{"field":"body","reason":"more than one JSON value"}]}}`},
+		{"XMLBody", "POST", "/test/strict", strings.NewReader(`<team>a</team>`), 415,
+			`{"error":{"code":"unsupported_media_type","message":"this route reads JSON: send the body as Content-Type: application/json"}}`},
 		{"EmptyBody", "POST", "/test/lenient", nil, 400,
 			`{"error":{"code":"invalid","message":"request body is empty","details":[{"field":"body","reason":"want a JSON object"}]}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.Name, func(t *testing.T) {
-			rec := do(t, s, tt.Method, tt.Path, tt.Body)
+			var header []string
+			if tt.Name == "XMLBody" {
+				header = []string{"Content-Type", "application/xml"}
+			}
+			rec := do(t, s, tt.Method, tt.Path, tt.Body, header...)
 			if rec.Code != tt.WantStatus {
 				t.Fatalf("status = %d, want %d (body %s)", rec.Code, tt.WantStatus, rec.Body)
 			}
@@ -269,5 +275,38 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 				t.Fatalf("Serve returned %v, want error containing %q", err, tt.WantError)
 			}
 		})
+	}
+}
+
+// A client that sends its headers and one byte of its body, then stalls,
+// is cut off after the read timeout instead of holding the connection.
+func TestSlowClientCutOff(t *testing.T) {
+	s, _ := newTestServer(t, nil)
+	s.limits.read = 300 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("POST /test/body HTTP/1.1\r\nHost: paved\r\nContent-Length: 100\r\n\r\nx")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.ReadAll(conn) // the server closes the connection
+	if elapsed := time.Since(start); err != nil || elapsed > 3*time.Second {
+		t.Fatalf("connection held for %s (err %v), want it closed after about 300ms", elapsed, err)
+	}
+	if apiLimits.read == 0 || apiLimits.write == 0 || apiLimits.maxHeaderBytes == 0 {
+		t.Errorf("limits = %+v, want read and write timeouts and a header limit", apiLimits)
 	}
 }
