@@ -133,9 +133,9 @@ func annotateLocation(raw Raw, loc *Location) Raw {
 		ann = map[string]any{}
 		meta["annotations"] = ann
 	}
-	ann[AnnotationLocation] = loc.Type + ":" + loc.Target
+	ann[AnnotationLocation] = loc.Type + ":" + loc.PublicTarget()
 	if _, ok := ann[AnnotationOriginLocation]; !ok {
-		ann[AnnotationOriginLocation] = loc.Type + ":" + loc.Target
+		ann[AnnotationOriginLocation] = loc.Type + ":" + loc.PublicTarget()
 	}
 	return raw
 }

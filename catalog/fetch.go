@@ -2,7 +2,9 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 	"io"
 	"net/http"
 	"net/url"
@@ -39,12 +41,12 @@ func (f Fetchers) Session() Fetcher {
 	return f
 }
 
-// Fetchers routes a target to the fetcher of its scheme.
+// Fetchers routes a target to the fetcher of its scheme. Plain http(s)
+// URLs are read with the catalog's own client, which obeys the Policy in
+// the context (see netsafe.go).
 type Fetchers struct {
 	// Git reads repository URLs; nil turns git targets off.
 	Git Fetcher
-	// HTTP is used for plain http(s) URLs of raw files.
-	HTTP *http.Client
 }
 
 // Fetch reads target: file paths from disk, git repository URLs through Git,
@@ -88,24 +90,48 @@ func limitRead(r io.Reader, what string) ([]byte, error) {
 	return data, nil
 }
 
+// fetchTimeout bounds one plain HTTP read.
+const fetchTimeout = time.Minute
+
 func (f Fetchers) fetchHTTP(ctx context.Context, target string) ([]byte, error) {
-	client := f.HTTP
-	if client == nil {
-		client = http.DefaultClient
-	}
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := client.Do(req)
+	resp, err := safeClient.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, redactErr(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", target, resp.Status)
+		return nil, fmt.Errorf("GET %s: %s", redactURL(target), resp.Status)
 	}
-	return limitRead(resp.Body, target)
+	return limitRead(resp.Body, redactURL(target))
+}
+
+// redactErr hides credentials in a *url.Error's URL.
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, redactURL(ue.URL), ue.Err)
+	}
+	return err
+}
+
+// guarded reads only what its policy allows, with the policy in the
+// context, so the dialer and redirects obey it too.
+type guarded struct {
+	policy *Policy
+	inner  Fetcher
+}
+
+func (g guarded) Fetch(ctx context.Context, target string) ([]byte, error) {
+	if err := g.policy.CheckTarget(target); err != nil {
+		return nil, err
+	}
+	return g.inner.Fetch(withPolicy(ctx, g.policy), target)
 }
 
 // isGitTarget reports whether target names a file inside a git repository:

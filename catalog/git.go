@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5"
@@ -26,8 +27,11 @@ type GitFetcher struct {
 	trees map[string]*object.Tree
 }
 
-// NewGitFetcher returns a GitFetcher with nothing cloned yet.
+// NewGitFetcher returns a GitFetcher with nothing cloned yet. Its clones
+// go through the catalog's HTTP client, so they obey the reading rules in
+// their context.
 func NewGitFetcher() *GitFetcher {
+	useSafeClientForGit()
 	return &GitFetcher{trees: map[string]*object.Tree{}}
 }
 
@@ -39,7 +43,10 @@ func (g *GitFetcher) Session() Fetcher { return NewGitFetcher() }
 func (g *GitFetcher) Fetch(ctx context.Context, target string) ([]byte, error) {
 	repo, file, ok := splitGitTarget(target)
 	if !ok {
-		return nil, fmt.Errorf("%s is not a git target (<repository>.git/<path>)", target)
+		return nil, fmt.Errorf("%s is not a git target (<repository>.git/<path>)", redactURL(target))
+	}
+	if file == ".." || strings.HasPrefix(file, "../") {
+		return nil, fmt.Errorf("%s: %s climbs above the repository's root", redactURL(repo), file)
 	}
 	tree, err := g.tree(ctx, repo)
 	if err != nil {
@@ -101,11 +108,13 @@ func shallowTree(ctx context.Context, repo string) (*object.Tree, error) {
 	return commit.Tree()
 }
 
-// redactURL hides credentials in messages that end up in location errors.
+// redactURL drops a URL's user info (a user name may be a token) from
+// messages that end up in location errors, logs and API answers.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil {
+	if err != nil || u.User == nil {
 		return s
 	}
-	return u.Redacted()
+	u.User = nil
+	return u.String()
 }

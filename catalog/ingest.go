@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,14 +12,19 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/paved-dev/paved"
 )
 
 // Ingester reads locations and applies what they hold to the store.
 type Ingester struct {
 	Store *Store
 	Fetch Fetcher
-	Apply ApplyOptions
-	Log   *slog.Logger
+	// Policy says what may be read and which kinds accepted; nil reads
+	// nothing.
+	Policy *Policy
+	Apply  ApplyOptions
+	Log    *slog.Logger
 	// Interval is the time between scheduled refreshes of a location
 	// (default 5 minutes), jittered by up to a fifth either way.
 	Interval time.Duration
@@ -90,11 +96,24 @@ func (in *Ingester) nextRefresh() time.Time {
 	return in.Store.Now().Add(interval + jitter)
 }
 
+// policy is the ingester's policy, or the zero one.
+func (in *Ingester) policy() *Policy {
+	if in.Policy == nil {
+		return &Policy{}
+	}
+	return in.Policy
+}
+
+// CheckTarget reports whether a location's target may be read, as
+// Policy.CheckTarget does.
+func (in *Ingester) CheckTarget(target string) error { return in.policy().CheckTarget(target) }
+
 func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
 	var r read
 	h := sha256.New()
 	seen := map[string]bool{}
-	fetch := session(in.Fetch)
+	policy := in.policy()
+	fetch := guarded{policy, session(in.Fetch)}
 	var walk func(target string, depth int) error
 	walk = func(target string, depth int) error {
 		if seen[target] {
@@ -103,16 +122,16 @@ func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
 		seen[target] = true
 		data, err := fetch.Fetch(ctx, target)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", target, err)
+			return fmt.Errorf("read %s: %w", redactURL(target), err)
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", target, len(data))
 		h.Write(data)
-		children, err := readFile(ctx, fetch, target, data, &r, h)
+		children, err := readFile(ctx, fileRead{fetch: fetch, target: target, loc: loc, policy: policy}, data, &r, h)
 		if err != nil {
 			return err
 		}
 		if depth >= maxLocationDepth && len(children) > 0 {
-			return fmt.Errorf("%s: Location entities nested more than %d deep", target, maxLocationDepth)
+			return fmt.Errorf("%s: Location entities nested more than %d deep", redactURL(target), maxLocationDepth)
 		}
 		for _, c := range children {
 			if err := walk(c, depth+1); err != nil {
@@ -126,16 +145,29 @@ func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
 	return r, err
 }
 
+// fileRead is one file of a location tree being read.
+type fileRead struct {
+	fetch  Fetcher
+	target string
+	loc    *Location
+	policy *Policy
+}
+
 // readFile turns one file into entities and returns the targets of the
 // Location entities in it.
-func readFile(ctx context.Context, fetch Fetcher, target string, data []byte, r *read, h io.Writer) ([]string, error) {
+func readFile(ctx context.Context, f fileRead, data []byte, r *read, h io.Writer) ([]string, error) {
+	target := redactURL(f.target) // in messages
 	docs, err := ParseDocuments(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
 	var children []string
 	for _, d := range docs {
-		resolved, err := ResolvePlaceholders(ctx, d.Value, placeholderFetcher{fetch, target, h})
+		if err := entityShaped(d); err != nil {
+			r.problems = append(r.problems, fmt.Sprintf("%s document %d: %v", target, d.Index, err))
+			continue
+		}
+		resolved, err := ResolvePlaceholders(ctx, d.Value, placeholderFetcher{f.fetch, f.target, h})
 		if err != nil {
 			r.problems = append(r.problems, fmt.Sprintf("%s document %d: %v", target, d.Index, err))
 			continue
@@ -151,12 +183,49 @@ func readFile(ctx context.Context, fetch Fetcher, target string, data []byte, r 
 			}
 			continue
 		}
+		if err := f.policy.KindAllowed(raw.Ref().Kind, f.loc); err != nil {
+			r.problems = append(r.problems, fmt.Sprintf("%s document %d: %s", target, d.Index, paved.ErrorMessage(err)))
+			continue
+		}
 		r.emitted.Entities = append(r.emitted.Entities, raw)
 		if kindKey(raw.Ref().Kind) == "location" {
-			children = append(children, locationTargets(target, raw.Spec())...)
+			children = append(children, locationTargets(f.target, raw.Spec())...)
 		}
 	}
 	return children, nil
+}
+
+// entityShaped refuses documents that cannot be entities (a file that is
+// not a catalog file: a key, a password file), saying what they are and
+// where, never what they hold.
+func entityShaped(d Document) error {
+	m, ok := d.Value.(map[string]any)
+	if !ok {
+		return fmt.Errorf("line %d: not a catalog entity: a YAML %s, not a mapping", d.Position("").Line, yamlKind(d.Value))
+	}
+	// A mapping with none of the envelope's keys is some other file; its
+	// keys may be its content, so it is not validated (which would quote
+	// them). One with any of them is a descriptor, judged field by field.
+	for _, key := range []string{"apiVersion", "kind", "metadata"} {
+		if _, ok := m[key]; ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("line %d: not a catalog entity: no apiVersion, kind or metadata", d.Position("").Line)
+}
+
+func yamlKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "list"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case int64, float64:
+		return "number"
+	}
+	return "value"
 }
 
 func describeFailure(target string, d *Document, errs []FieldError) string {
@@ -194,6 +263,15 @@ func locationTargets(base string, spec map[string]any) []string {
 	return out
 }
 
+// notJSON says where a document stops being JSON, without quoting it.
+func notJSON(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("not JSON (at byte %d)", se.Offset)
+	}
+	return errors.New("not JSON")
+}
+
 // placeholderFetcher resolves $text, $json and $yaml relative to the file
 // they appear in; their content counts towards the location's hash.
 type placeholderFetcher struct {
@@ -212,7 +290,7 @@ func (p placeholderFetcher) Resolve(ctx context.Context, ph Placeholder) (any, e
 	case PlaceholderJSON:
 		var v any
 		if err := json.Unmarshal(data, &v); err != nil {
-			return nil, fmt.Errorf("invalid JSON: %w", err)
+			return nil, notJSON(err) // never the bytes read
 		}
 		return v, nil
 	case PlaceholderYAML:

@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/paved-dev/paved/catalog"
@@ -29,7 +30,7 @@ func benchIngest(b *testing.B, dialect database.Dialect, n int) {
 	for b.Loop() {
 		b.StopTimer()
 		store := catalog.NewStore(testsupport.OpenDB(b, dialect))
-		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Log: testsupport.DiscardLogger()}
+		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Log: testsupport.DiscardLogger(), Policy: allowDir(filepath.Dir(root))}
 		loc, err := store.CreateLocation(context.Background(), "file", root)
 		if err != nil {
 			b.Fatal(err)

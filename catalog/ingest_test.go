@@ -72,7 +72,8 @@ func TestIngestFromGit(t *testing.T) {
 			"services/payments.yaml": paymentsYAML, "services/openapi.yaml": "openapi: 3.0.0\n",
 		})
 		store := catalog.NewStore(testsupport.OpenDB(t, dialect))
-		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{Git: catalog.NewGitFetcher()}, Log: testsupport.DiscardLogger()}
+		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{Git: catalog.NewGitFetcher()}, Log: testsupport.DiscardLogger(),
+			Policy: catalog.NewPolicy(catalog.Options{Reading: catalog.ReadingRules{Allow: []catalog.ReadAllow{{Host: "127.0.0.1"}}, Networks: []string{"127.0.0.0/8"}}})}
 		authed := strings.Replace(srv.RepoURL("shop"), "://", "://"+srv.User+":"+srv.Token+"@", 1)
 		loc, err := store.CreateLocation(ctx, "url", authed+"/catalog-info.yaml")
 		if err != nil {
@@ -126,7 +127,7 @@ func TestUnreachableLocationKeepsEntities(t *testing.T) {
 			t.Fatal(err)
 		}
 		store := catalog.NewStore(testsupport.OpenDB(t, dialect))
-		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Log: testsupport.DiscardLogger()}
+		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Log: testsupport.DiscardLogger(), Policy: allowDir(dir)}
 		loc, err := store.CreateLocation(ctx, "file", file)
 		if err != nil {
 			t.Fatal(err)
@@ -146,4 +147,9 @@ func TestUnreachableLocationKeepsEntities(t *testing.T) {
 			t.Fatalf("entity lost after a failed read: %v", err)
 		}
 	})
+}
+
+// allowDir is a policy that reads files below dir.
+func allowDir(dir string) *catalog.Policy {
+	return catalog.NewPolicy(catalog.Options{Reading: catalog.ReadingRules{Allow: []catalog.ReadAllow{{Dir: dir}}}})
 }

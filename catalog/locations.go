@@ -33,6 +33,10 @@ type Location struct {
 	CreatedAt     time.Time  `json:"-"`
 }
 
+// PublicTarget is the target without credentials (a URL's user info):
+// what API answers, annotations and logs show.
+func (l *Location) PublicTarget() string { return redactURL(l.Target) }
+
 // TableName is the locations table.
 func (Location) TableName() string { return "catalog_locations" }
 
@@ -72,7 +76,7 @@ func (s *Store) CreateLocation(ctx context.Context, typ, target string) (*Locati
 			return err
 		}
 		if n > 0 {
-			return paved.Errorf(paved.CodeConflict, "location %s:%s already exists", typ, target)
+			return paved.Errorf(paved.CodeConflict, "location %s:%s already exists", typ, redactURL(target))
 		}
 		return tx.Create(loc).Error
 	})
@@ -93,14 +97,33 @@ func (s *Store) Location(ctx context.Context, id string) (*Location, error) {
 }
 
 // LocationByTarget returns the location of that type and target, or a
-// CodeNotFound error.
+// CodeNotFound error. The target may be the public one (without the user
+// info it was registered with), as annotations carry it.
 func (s *Store) LocationByTarget(ctx context.Context, typ, target string) (*Location, error) {
 	var loc Location
 	err := s.db.WithContext(ctx).Where("type = ? AND target = ?", typ, target).Take(&loc).Error
+	if isNotFound(err) && typ == LocationURL {
+		return s.locationByPublicTarget(ctx, target)
+	}
 	if isNotFound(err) {
-		return nil, notFound("location " + typ + ":" + target)
+		return nil, notFound("location " + typ + ":" + redactURL(target))
 	}
 	return &loc, err
+}
+
+// locationByPublicTarget finds a url location registered with credentials
+// by its public target. Only such locations are scanned.
+func (s *Store) locationByPublicTarget(ctx context.Context, target string) (*Location, error) {
+	var locs []*Location
+	if err := s.db.WithContext(ctx).Where("type = ? AND target LIKE ?", LocationURL, "%@%").Find(&locs).Error; err != nil {
+		return nil, err
+	}
+	for _, l := range locs {
+		if l.PublicTarget() == target {
+			return l, nil
+		}
+	}
+	return nil, notFound("location " + LocationURL + ":" + redactURL(target))
 }
 
 // Locations lists every location, oldest first.

@@ -14,6 +14,12 @@ type Options struct {
 	// DeleteOrphans deletes entities their location no longer provides
 	// (catalog-delete-orphans).
 	DeleteOrphans bool
+	// Reading says what locations and placeholders may read (the config
+	// file's catalog.reading).
+	Reading ReadingRules
+	// Rules say which kinds may come from which locations (catalog.rules);
+	// none allows the built-in kinds from everywhere.
+	Rules []KindRule
 }
 
 // Validate checks the options. Details name the settings
@@ -21,5 +27,7 @@ type Options struct {
 func (o Options) Validate() error {
 	var d paved.Details
 	d.PositiveDuration("catalog-refresh-interval", o.RefreshInterval)
+	o.Reading.validate(&d)
+	validateKindRules(o.Rules, &d)
 	return d.Err("invalid catalog settings")
 }

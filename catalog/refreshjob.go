@@ -47,10 +47,10 @@ func (w *RefreshWorker) Work(ctx context.Context, job *river.Job[RefreshArgs]) e
 	}
 	res, err := w.Ingester.Refresh(ctx, loc, job.Args.Force)
 	if err != nil {
-		w.Ingester.Log.WarnContext(ctx, "location refresh failed", "location", loc.Type+":"+loc.Target, "err", err)
+		w.Ingester.Log.WarnContext(ctx, "location refresh failed", "location", loc.Type+":"+loc.PublicTarget(), "err", err)
 		return nil // recorded on the location; the schedule tries again
 	}
-	w.Ingester.Log.InfoContext(ctx, "location refreshed", "location", loc.Type+":"+loc.Target, "skipped", res.Skipped,
+	w.Ingester.Log.InfoContext(ctx, "location refreshed", "location", loc.Type+":"+loc.PublicTarget(), "skipped", res.Skipped,
 		"added", res.Applied.Added, "updated", res.Applied.Updated, "orphaned", res.Applied.Orphaned, "problems", len(res.Problems))
 	return nil
 }

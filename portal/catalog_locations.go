@@ -21,7 +21,7 @@ type locationJSON struct {
 }
 
 func toLocationJSON(l *catalog.Location) locationJSON {
-	return locationJSON{ID: l.ID, Type: l.Type, Target: l.Target}
+	return locationJSON{ID: l.ID, Type: l.Type, Target: l.PublicTarget()}
 }
 
 // listLocations serves GET /locations: [{"data": location}], Backstage's shape.
@@ -85,6 +85,9 @@ func (s *Server) createLocation(c echo.Context) error {
 	if err := catalog.ValidateLocation(body.Type, body.Target); err != nil {
 		return err
 	}
+	if err := s.catalog.Ingester.CheckTarget(body.Target); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	existing, err := s.catalog.Store.LocationByTarget(ctx, body.Type, body.Target)
 	exists := err == nil
@@ -95,7 +98,7 @@ func (s *Server) createLocation(c echo.Context) error {
 		return s.dryRunLocation(c, body.Type, body.Target, existing)
 	}
 	if exists {
-		return paved.Errorf(paved.CodeConflict, "location %s:%s already exists (id %s)", body.Type, body.Target, existing.ID)
+		return paved.Errorf(paved.CodeConflict, "location %s:%s already exists (id %s)", body.Type, existing.PublicTarget(), existing.ID)
 	}
 	loc, err := s.catalog.Store.CreateLocation(ctx, body.Type, body.Target)
 	if err != nil {
@@ -115,11 +118,11 @@ func (s *Server) dryRunLocation(c echo.Context, typ, target string, existing *ca
 	if len(problems) > 0 {
 		details := make([]paved.Detail, len(problems))
 		for i, p := range problems {
-			details[i] = paved.Detail{Field: target, Reason: p}
+			details[i] = paved.Detail{Field: "target", Reason: p}
 		}
 		return &paved.Error{Code: paved.CodeUnprocessable, Message: "the location holds invalid entities", Details: details}
 	}
-	loc := locationJSON{Type: typ, Target: target}
+	loc := toLocationJSON(&catalog.Location{Type: typ, Target: target})
 	if existing != nil {
 		loc = toLocationJSON(existing)
 	}
@@ -137,6 +140,9 @@ func readError(err error) error {
 	if errors.As(err, &syn) {
 		return paved.Invalid("invalid YAML", paved.Detail{Field: "document " + strconv.Itoa(syn.Document), Line: syn.Line, Reason: err.Error()})
 	}
+	if paved.ErrorCode(err) == paved.CodeForbidden {
+		return paved.Errorf(paved.CodeForbidden, "cannot read the location: %w", err)
+	}
 	return paved.Errorf(paved.CodeUnprocessable, "cannot read the location: %v", err)
 }
 
@@ -152,7 +158,7 @@ func (s *Server) refreshLocation(c echo.Context, loc *catalog.Location, force bo
 	}
 	_, err := s.catalog.Ingester.Refresh(c.Request().Context(), loc, force)
 	if err != nil {
-		s.log.WarnContext(c.Request().Context(), "location refresh failed", "location", loc.Target, "err", err)
+		s.log.WarnContext(c.Request().Context(), "location refresh failed", "location", loc.PublicTarget(), "err", err)
 	}
 	return nil
 }

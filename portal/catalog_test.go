@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -30,7 +31,10 @@ func newCatalogServer(t *testing.T, dialect database.Dialect) (*Server, *catalog
 	t.Helper()
 	db := testsupport.OpenDB(t, dialect)
 	store := catalog.NewStore(db)
-	in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Log: testsupport.DiscardLogger()}
+	// Tests write their files under the temporary directory; nothing else
+	// may be read.
+	policy := catalog.NewPolicy(catalog.Options{Reading: catalog.ReadingRules{Allow: []catalog.ReadAllow{{Dir: os.TempDir()}}}})
+	in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Log: testsupport.DiscardLogger(), Policy: policy}
 	opts := testOptions
 	opts.CatalogWebhookSecret = webhookSecret
 	return NewServer(opts, testsupport.DiscardLogger(), db, Services{Catalog: Catalog{Store: store, Ingester: in}}), store
@@ -235,5 +239,32 @@ func TestQueryEntitiesPostMatchesGet(t *testing.T) {
 	}
 	if rec := do(t, s, "POST", "/api/catalog/entities/by-query", strings.NewReader(`{"limit":-1}`)); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"field":"limit"`) {
 		t.Fatalf("negative limit = %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Locations read only what the reading rules allow, and credentials in a
+// location's URL never come back out.
+func TestLocationsReadOnlyWhatIsAllowed(t *testing.T) {
+	s, store := newCatalogServer(t, database.SQLite)
+	post := func(path, body string) *httptest.ResponseRecorder {
+		return do(t, s, "POST", path, strings.NewReader(body), "Content-Type", "application/json")
+	}
+	hostname, _ := os.ReadFile("/etc/hostname")
+	rec := post("/api/catalog/locations?dryRun=true", `{"type":"file","target":"/etc/hostname"}`)
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "outside the allowed directories") ||
+		(len(bytes.TrimSpace(hostname)) > 0 && strings.Contains(rec.Body.String(), string(bytes.TrimSpace(hostname)))) {
+		t.Errorf("dry run of /etc/hostname = %d %s", rec.Code, rec.Body)
+	}
+	const token = "s3cr3t-token-value"
+	rec = post("/api/catalog/locations", `{"type":"url","target":"https://bot:`+token+`@git.example.com/org/repo.git/catalog-info.yaml"}`)
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "{host: git.example.com}") || strings.Contains(rec.Body.String(), token) {
+		t.Errorf("url location on a host not allowed = %d %s", rec.Code, rec.Body)
+	}
+	if _, err := store.CreateLocation(context.Background(), "url", "https://"+token+"@git.example.com/org/repo.git/catalog-info.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	rec = do(t, s, "GET", "/api/catalog/locations", nil)
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), token) || !strings.Contains(rec.Body.String(), `"target":"https://git.example.com/org/repo.git/catalog-info.yaml"`) {
+		t.Errorf("locations = %d %s", rec.Code, rec.Body)
 	}
 }

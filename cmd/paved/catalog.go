@@ -121,6 +121,13 @@ func catalogImport(ctx context.Context, args []string, getenv func(string) strin
 	}
 	defer db.Close()
 	cat := newCatalog(db, cfg.Catalog, log) // the catalog only: no clusters, no policies
+	if typ == catalog.LocationFile {
+		// Importing a local file allows its directory, for this import only.
+		cat.Ingester.Policy = cat.Ingester.Policy.WithDir(filepath.Dir(target))
+	}
+	if err := cat.Ingester.CheckTarget(target); err != nil {
+		return err
+	}
 	loc, err := cat.Store.CreateLocation(ctx, typ, target)
 	if err != nil {
 		return err
@@ -129,7 +136,7 @@ func catalogImport(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("location %s registered, but reading it failed (it will be retried): %w", loc.ID, err)
 	}
-	fmt.Fprintf(stdout, "location %s (%s:%s): %d added, %d updated\n", loc.ID, typ, target, res.Applied.Added, res.Applied.Updated)
+	fmt.Fprintf(stdout, "location %s (%s:%s): %d added, %d updated\n", loc.ID, typ, loc.PublicTarget(), res.Applied.Added, res.Applied.Updated)
 	for _, p := range res.Problems {
 		fmt.Fprintln(stdout, "problem:", p)
 	}

@@ -44,11 +44,16 @@ spec: {type: openapi, lifecycle: production, owner: team-a, definition: "openapi
 func TestBackstageCatalogClient(t *testing.T) {
 	dir := testsupport.BackstageNode(t)
 	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
-		file := filepath.Join(t.TempDir(), "catalog-info.yaml")
+		catalogDir := t.TempDir()
+		file := filepath.Join(catalogDir, "catalog-info.yaml")
 		if err := os.WriteFile(file, []byte(clientFixture), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s := startServe(t, nil, "--data-dir", t.TempDir(), "--database-url", testsupport.DatabaseURL(t, dialect))
+		cfg := filepath.Join(t.TempDir(), "paved.yaml")
+		if err := os.WriteFile(cfg, []byte("catalog:\n  reading:\n    allow: [{dir: "+catalogDir+"}]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := startServe(t, nil, "--data-dir", t.TempDir(), "--database-url", testsupport.DatabaseURL(t, dialect), "--config", cfg)
 		cmd := exec.Command("node", "client-check.js", s.url+"/api/catalog", file)
 		cmd.Dir = dir
 		out, err := cmd.Output()

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -74,7 +73,8 @@ func newCatalog(db *database.DB, opts catalog.Options, log *slog.Logger) portal.
 	store := catalog.NewStore(db)
 	ingester := &catalog.Ingester{
 		Store:    store,
-		Fetch:    catalog.Fetchers{Git: catalog.NewGitFetcher(), HTTP: &http.Client{Timeout: time.Minute}},
+		Fetch:    catalog.Fetchers{Git: catalog.NewGitFetcher()},
+		Policy:   catalog.NewPolicy(opts),
 		Apply:    catalog.ApplyOptions{DeleteOrphans: opts.DeleteOrphans},
 		Interval: opts.RefreshInterval,
 		Log:      log.With("component", "catalog"),

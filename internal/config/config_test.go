@@ -252,3 +252,51 @@ func TestLoadConfigEveryProblem(t *testing.T) {
 		t.Errorf("details = %+v, want fields and lines %v", pe.Details, want)
 	}
 }
+
+func TestLoadConfigCatalogSection(t *testing.T) {
+	file := writeConfig(t, `catalog:
+  reading:
+    allow:
+      - host: github.com
+        paths: [/backstage/]
+      - dir: /srv/catalog
+    networks: [10.0.0.0/8]
+  rules:
+    - allow: [Component, API]
+    - allow: [Template]
+      locations: [{type: url, target: "https://github.com/acme/templates/*"}]
+`)
+	c, err := LoadNoArgs("serve", []string{"--config", file}, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := catalog.Options{RefreshInterval: 5 * time.Minute,
+		Reading: catalog.ReadingRules{Allow: []catalog.ReadAllow{{Host: "github.com", Paths: []string{"/backstage/"}}, {Dir: "/srv/catalog"}}, Networks: []string{"10.0.0.0/8"}},
+		Rules: []catalog.KindRule{{Allow: []string{"Component", "API"}},
+			{Allow: []string{"Template"}, Locations: []catalog.LocationPattern{{Type: "url", Target: "https://github.com/acme/templates/*"}}}}}
+	if !reflect.DeepEqual(c.Catalog, want) {
+		t.Errorf("catalog = %+v\nwant %+v", c.Catalog, want)
+	}
+	for _, tt := range []struct {
+		name, file string
+		line       int
+		says       string
+	}{
+		{"relative dir", "catalog:\n  reading:\n    allow:\n      - dir: ./catalog\n", 4, `"./catalog" is not an absolute path`},
+		{"host and dir", "catalog:\n  reading:\n    allow:\n      - {host: a.com, dir: /x}\n", 4, "give a host or a dir"},
+		{"bad network", "catalog:\n  reading:\n    networks: [10.0.0.0]\n", 3, "is not a CIDR range"},
+		{"unknown key", "catalog:\n  reading:\n    alow: []\n", 3, "alow is not a catalog setting"},
+		{"rule without kinds", "catalog:\n  rules:\n    - locations: [{type: url, target: x}]\n", 3, "name at least one kind"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadNoArgs("serve", []string{"--config", writeConfig(t, tt.file)}, envOf(nil))
+			var pe *paved.Error
+			if !errors.As(err, &pe) || len(pe.Details) == 0 {
+				t.Fatalf("err = %v, want an invalid configuration", err)
+			}
+			if d := pe.Details[0]; d.Line != tt.line || !strings.Contains(d.Reason, tt.says) {
+				t.Errorf("detail = %+v, want line %d saying %q", d, tt.line, tt.says)
+			}
+		})
+	}
+}

@@ -13,12 +13,16 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/catalog"
 	"github.com/paved-dev/paved/scaffolder/provision"
 )
 
-// provisioningKey is the config file's one structured section: the
-// environments, their profiles and the named clusters do not fit flags.
-const provisioningKey = "provisioning"
+// The config file's structured sections: the environments, their profiles
+// and the named clusters, and the catalog's reading rules, do not fit flags.
+const (
+	provisioningKey = "provisioning"
+	catalogKey      = "catalog"
+)
 
 // maxFileBytes bounds the config file; a real one is a few kilobytes.
 const maxFileBytes = 1 << 20
@@ -49,15 +53,12 @@ func (l *loader) file(path string) error {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i], root.Content[i+1]
 		at := origin{field: path + ": " + key.Value, line: key.Line}
-		if key.Value == provisioningKey {
-			if err := decodeProvisioning(&l.c.Provisioning, path, data); err != nil {
-				return err
-			}
-			continue
+		if key.Value == provisioningKey || key.Value == catalogKey {
+			continue // decoded with their types below
 		}
 		s, ok := settingNamed(key.Value)
 		if !ok || s.name == configSetting {
-			return invalidSetting(at, fmt.Errorf("unknown setting; known: %s, %s", fileKeys(), provisioningKey))
+			return invalidSetting(at, fmt.Errorf("unknown setting; known: %s, %s, %s", fileKeys(), catalogKey, provisioningKey))
 		}
 		if val.Kind != yaml.ScalarNode {
 			return invalidSetting(origin{field: at.field, line: val.Line}, errors.New("want a single value"))
@@ -66,7 +67,7 @@ func (l *loader) file(path string) error {
 			return err
 		}
 	}
-	return nil
+	return decodeSections(&l.c, path, data)
 }
 
 func readFile(path string) ([]byte, error) {
@@ -85,15 +86,23 @@ func readFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// decodeProvisioning reads the provisioning: section of the config file
-// over the defaults. Unknown keys are errors with their line, like the
-// flat settings.
-func decodeProvisioning(s *provision.Settings, path string, data []byte) error {
+// catalogSection is the catalog: section of the config file.
+type catalogSection struct {
+	Reading *catalog.ReadingRules `yaml:"reading"`
+	Rules   *[]catalog.KindRule   `yaml:"rules"`
+}
+
+// decodeSections reads the provisioning: and catalog: sections of the
+// config file over the defaults. Unknown keys are errors with their line,
+// like the flat settings.
+func decodeSections(c *Config, path string, data []byte) error {
 	var file struct {
 		Provisioning *provision.Settings `yaml:"provisioning"`
+		Catalog      catalogSection      `yaml:"catalog"`
 		Rest         map[string]any      `yaml:",inline"` // the flat settings, checked elsewhere
 	}
-	file.Provisioning = s
+	file.Provisioning = &c.Provisioning
+	file.Catalog = catalogSection{Reading: &c.Catalog.Reading, Rules: &c.Catalog.Rules}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	err := dec.Decode(&file)
@@ -101,7 +110,7 @@ func decodeProvisioning(s *provision.Settings, path string, data []byte) error {
 	if errors.As(err, &te) {
 		details := make([]paved.Detail, len(te.Errors))
 		for i, msg := range te.Errors {
-			details[i] = yamlDetail(path+": "+provisioningKey, msg)
+			details[i] = yamlDetail(path, msg)
 		}
 		return paved.Invalid("invalid configuration", details...)
 	}
@@ -123,7 +132,11 @@ func yamlDetail(field, msg string) paved.Detail {
 		d.Reason = m[2]
 	}
 	if i := strings.Index(d.Reason, " not found in type "); i > 0 {
-		d.Reason = d.Reason[:i] + " is not a provisioning setting"
+		section := provisioningKey
+		if strings.HasPrefix(d.Reason[i+len(" not found in type "):], "catalog.") {
+			section = catalogKey
+		}
+		d.Reason = d.Reason[:i] + " is not a " + section + " setting"
 	}
 	return d
 }
