@@ -224,7 +224,9 @@ func (s *Server) validateEntity(c echo.Context) error {
 	for i, d := range details {
 		errs[i] = backstageError{Name: "InputError", Message: d.String()}
 	}
-	return &paved.Error{Code: paved.CodeUnprocessable, Message: "the entity is invalid", Details: details, Payload: backstageErrors{errs}}
+	// 400, as Backstage answers: its catalog-client's validateEntity reads
+	// the errors only from a 400 and throws on anything else.
+	return &paved.Error{Code: paved.CodeInvalid, Message: "the entity is invalid", Details: details, Payload: backstageErrors{errs}}
 }
 
 // backstageErrors is Backstage's error list, which its clients read from

@@ -110,9 +110,9 @@ func TestValidateEntity(t *testing.T) {
 	}{
 		{"ValidJSON", "application/json", `{"entity": {"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": "a"}, "spec": {"type": "team", "children": []}}, "location": "url:x"}`, 200, []string{"{}"}},
 		{"InvalidYAML", "application/yaml", "kind: Group\nmetadata:\n\tname: x\n", 400, []string{`"code":"invalid"`, `"field":"document 0"`, `"line":3`}},
-		{"EveryFieldError", "application/yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid\n  tags: [Bad_Tag]\nspec:\n  type: service\n", 422,
-			[]string{`"code":"unprocessable"`, `"field":"/metadata/name","line":4`, `"field":"/metadata/tags/0","line":5`, `missing properties 'lifecycle', 'owner'`, `"errors":[`}},
-		{"SecondDocument", "application/yaml", groupYAML + "---\n" + strings.Replace(groupYAML, "type: team, ", "", 1), 422, []string{`"field":"document 1 /spec"`, `"line":9`}},
+		{"EveryFieldError", "application/yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid\n  tags: [Bad_Tag]\nspec:\n  type: service\n", 400,
+			[]string{`"code":"invalid"`, `"field":"/metadata/name","line":4`, `"field":"/metadata/tags/0","line":5`, `missing properties 'lifecycle', 'owner'`, `"errors":[`}},
+		{"SecondDocument", "application/yaml", groupYAML + "---\n" + strings.Replace(groupYAML, "type: team, ", "", 1), 400, []string{`"field":"document 1 /spec"`, `"line":9`}},
 		{"TooLarge", "application/yaml", strings.Repeat("#", catalog.MaxDocumentBytes+1), 413, []string{`"code":"too_large"`}},
 	}
 	for _, tt := range tests {

@@ -78,6 +78,7 @@ func TestBackstageCatalogClient(t *testing.T) {
 			"queryTotal": 3,
 			"queryPages": [["ledger", "payments"], ["ui-kit"]],
 			"facets": [{"value": "service", "count": 2}, {"value": "library", "count": 1}],
+			"validateEntity": {"valid": true, "invalid": false, "errors": true},
 			"removed": true
 		}`
 		if err := json.Unmarshal([]byte(wantJSON), &want); err != nil {

@@ -47,6 +47,14 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
   const facets = await client.getEntityFacets({ facets: ['spec.type'], filter: { kind: 'component' } });
   out.facets = facets.facets['spec.type'];
 
+  const valid = await client.validateEntity(
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'ok' }, spec: { type: 'service', lifecycle: 'production', owner: 'team-a' } },
+    'url:https://example.com/catalog-info.yaml');
+  const invalid = await client.validateEntity(
+    { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'Not Valid' }, spec: { type: 'service' } },
+    'url:https://example.com/catalog-info.yaml');
+  out.validateEntity = { valid: valid.valid, invalid: invalid.valid, errors: invalid.errors.length > 0 && invalid.errors.every(e => e.name && e.message) };
+
   const ledger = await client.getEntityByRef('component:default/ledger');
   await client.removeEntityByUid(ledger.metadata.uid);
   out.removed = (await client.getEntityByRef('component:default/ledger')) === undefined;
