@@ -34,11 +34,9 @@ type OrderField struct {
 	Desc bool   `json:"desc,omitempty"`
 }
 
-// DefaultLimit is the page size when a query names none; MaxLimit caps it.
-const (
-	DefaultLimit = 20
-	MaxLimit     = 1000
-)
+// MaxLimit caps a page. A query without a limit gets everything, as on
+// Backstage, up to MaxLimit; the page then has a next cursor.
+const MaxLimit = 10_000
 
 // Page is one page of a query.
 type Page struct {
@@ -58,7 +56,7 @@ func (s *Store) QueryEntities(ctx context.Context, q Query) (Page, error) {
 		return Page{}, err
 	}
 	if q.Limit <= 0 {
-		q.Limit = DefaultLimit
+		q.Limit = MaxLimit
 	}
 	q.Limit = min(q.Limit, MaxLimit)
 	db := s.db.WithContext(ctx)

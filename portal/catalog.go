@@ -90,9 +90,10 @@ func (s *Server) respondPage(c echo.Context, r queryRequest) error {
 }
 
 // query reads the request as a catalog query. A cursor carries the query
-// of its page; only limit and fields may change alongside it.
+// of its page; only limit and fields may change alongside it, and, as on
+// Backstage, a cursor without a limit continues without one.
 func (r queryRequest) query() (catalog.Query, error) {
-	limit := catalog.DefaultLimit
+	limit := 0 // none: everything, up to catalog.MaxLimit
 	if r.Limit != nil {
 		if *r.Limit < 0 {
 			return catalog.Query{}, paved.Invalid("invalid limit", paved.Detail{Field: "limit", Reason: fmt.Sprintf("%d is not a number from 0 to %d", *r.Limit, math.MaxInt32)})
@@ -101,9 +102,7 @@ func (r queryRequest) query() (catalog.Query, error) {
 	}
 	if r.Cursor != "" {
 		q, err := catalog.DecodeCursor(r.Cursor)
-		if r.Limit != nil {
-			q.Limit = limit
-		}
+		q.Limit = limit
 		return q, err
 	}
 	f, err := catalog.ParseFilter(r.Filter)

@@ -268,3 +268,39 @@ func TestLocationsReadOnlyWhatIsAllowed(t *testing.T) {
 		t.Errorf("locations = %d %s", rec.Code, rec.Body)
 	}
 }
+
+// As on Backstage, by-query without a limit returns everything (up to
+// catalog.MaxLimit), and a cursor without a limit continues without one.
+func TestQueryWithoutLimitReturnsEverything(t *testing.T) {
+	s, _ := newCatalogServer(t, database.SQLite)
+	file := filepath.Join(t.TempDir(), "groups.yaml")
+	var docs []string
+	for i := range 25 {
+		docs = append(docs, strings.Replace(groupYAML, "team-a", fmt.Sprintf("team-%02d", i), 1))
+	}
+	if err := os.WriteFile(file, []byte(strings.Join(docs, "---\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rec := do(t, s, "POST", "/api/catalog/locations", strings.NewReader(`{"type":"file","target":"`+file+`"}`)); rec.Code != 201 {
+		t.Fatalf("create location = %d %s", rec.Code, rec.Body)
+	}
+	page := func(query string) entitiesPage {
+		t.Helper()
+		rec := do(t, s, "GET", "/api/catalog/entities/by-query?"+query, nil)
+		var p entitiesPage
+		if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &p) != nil {
+			t.Fatalf("by-query?%s = %d %s", query, rec.Code, rec.Body)
+		}
+		return p
+	}
+	if all := page("filter=kind=group"); len(all.Items) != 25 || all.PageInfo.NextCursor != "" {
+		t.Errorf("without a limit: %d items, next cursor %q; want all 25 and no next page", len(all.Items), all.PageInfo.NextCursor)
+	}
+	first := page("filter=kind=group&limit=10&orderField=metadata.name,asc")
+	if len(first.Items) != 10 || first.PageInfo.NextCursor == "" {
+		t.Fatalf("first page: %d items, cursor %q", len(first.Items), first.PageInfo.NextCursor)
+	}
+	if rest := page("cursor=" + first.PageInfo.NextCursor); len(rest.Items) != 15 {
+		t.Errorf("cursor without a limit: %d items, want the other 15", len(rest.Items))
+	}
+}

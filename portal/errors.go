@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -92,8 +93,16 @@ func errorResponse(err error, r *http.Request, log *slog.Logger) (int, map[strin
 	return status, body
 }
 
+// statusClientClosed is nginx's 499: the client went away before the
+// answer. It is not the server's fault, so it is neither logged as an
+// error nor counted as a 5xx.
+const statusClientClosed = 499
+
 // classify maps err to its status, its "error" object and its payload.
 func classify(err error, r *http.Request) (int, errorPayload, any) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return statusClientClosed, errorPayload{Code: paved.CodeInvalid, Message: "the client closed the request"}, nil
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		code, ok := codeByStatus[he.Code]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -308,5 +309,28 @@ func TestSlowClientCutOff(t *testing.T) {
 	}
 	if apiLimits.read == 0 || apiLimits.write == 0 || apiLimits.maxHeaderBytes == 0 {
 		t.Errorf("limits = %+v, want read and write timeouts and a header limit", apiLimits)
+	}
+}
+
+// A request its client cancelled is answered 499, logged as cancelled
+// (not as a server error) and counted apart.
+func TestCancelledRequestIsNotAServerError(t *testing.T) {
+	s, logs := newTestServer(t, nil)
+	s.echo.GET("/test/wait", func(c echo.Context) error {
+		<-c.Request().Context().Done()
+		return fmt.Errorf("query: %w", c.Request().Context().Err())
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/test/wait", nil).WithContext(ctx))
+	if rec.Code != statusClientClosed {
+		t.Errorf("status = %d, want 499", rec.Code)
+	}
+	if l := logs.String(); strings.Contains(l, `"level":"ERROR"`) || !strings.Contains(l, `"status":499`) {
+		t.Errorf("logs:\n%s\nwant no ERROR and the request logged with status 499", l)
+	}
+	if n := counterValue(t, s, `paved_http_requests_total{code="499",method="GET",route="/test/wait"}`); n != 1 {
+		t.Errorf("499s counted = %v, want 1", n)
 	}
 }
