@@ -1,11 +1,14 @@
 package provision
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -117,6 +120,19 @@ func (c *Cluster) checkProvider(name string) error {
 		slices.Sort(missing)
 		return paved.Errorf(paved.CodeUnprocessable, "the %s pipeline needs custom resources that cluster %s does not serve: %s; install %s first",
 			name, c.Name, strings.Join(missing, ", "), name)
+	}
+	return nil
+}
+
+// checkNamespace fails, as a precondition like a missing CRD, when the
+// namespace does not exist; why says what needs it.
+func (c *Cluster) checkNamespace(ctx context.Context, name, why string) error {
+	_, err := c.Typed.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return paved.Errorf(paved.CodeUnprocessable, "namespace %s does not exist on cluster %s (%s); create it, or install Argo CD, first", name, c.Name, why)
+	case err != nil:
+		return paved.Errorf(paved.CodeUnavailable, "cluster %s: read namespace %s: %w", c.Name, name, err)
 	}
 	return nil
 }

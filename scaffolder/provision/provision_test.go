@@ -362,6 +362,23 @@ func TestForeignNamespaceIsNotTakenOver(t *testing.T) {
 	}
 }
 
+// An Argo CD pipeline into a cluster without Argo CD's namespace is a
+// precondition failure, like missing CRDs: 422 naming the namespace, and
+// nothing applied.
+func TestArgoCDNamespaceIsAPrecondition(t *testing.T) {
+	cp := sharedCluster(t)
+	ctx := context.Background()
+	p := newProvisioner(t, cp, testsupport.OpenDB(t, database.SQLite), func(s *Settings) { s.ArgoCD.Namespace = "argocd-absent" })
+	team, svc := unique("team"), unique("svc")
+	_, err := p.Provision(ctx, Request{Team: team, Service: svc, Environments: []string{"dev"}, Pipeline: ArgoCD, RepoURL: "https://git.example.com/x.git"})
+	if paved.ErrorCode(err) != paved.CodeUnprocessable || !strings.Contains(err.Error(), "namespace argocd-absent does not exist on cluster default") {
+		t.Fatalf("err = %v, want unprocessable naming the missing namespace", err)
+	}
+	if _, err := p.clusters[DefaultCluster].Typed.CoreV1().Namespaces().Get(ctx, team+"-"+svc+"-dev", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the service's namespace was created before the precondition failed: %v", err)
+	}
+}
+
 // TestAPIServerRefusalReportsAppliedObjects: an admission policy refuses
 // one object; the error carries the server's message and the states say
 // what was applied; the environment is recorded as failed.

@@ -141,6 +141,11 @@ func (p *Provisioner) preflight(ctx context.Context, t Target) error {
 			return err
 		}
 	}
+	if t.Pipeline == ArgoCD {
+		if err := c.checkNamespace(ctx, p.settings.ArgoCD.Namespace, "provisioning.argocd.namespace: Argo CD's AppProjects and Applications go there"); err != nil {
+			return err
+		}
+	}
 	prev, err := p.store.Get(ctx, t.Service, t.Environment)
 	switch {
 	case err == nil && prev.Status == StatusDeprovisioning:
