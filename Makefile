@@ -15,7 +15,7 @@ export CGO_ENABLED ?= 0
 PAVED_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export PAVED_TEST_POSTGRES_DSN
 
-.PHONY: run build test bench lint envtest opa generate
+.PHONY: run build test bench lint fuzz envtest opa generate
 
 run: build
 	./bin/paved serve
@@ -27,6 +27,20 @@ build:
 # are visibly run (or visibly skipped, with the reason).
 test: lint envtest opa
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh --print)" $(GO) tool gotestsum --format testname -- -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Explores each parser of untrusted input for FUZZTIME (the seeds already
+# ran in go test). A crasher is written to the package's testdata/fuzz:
+# commit it, so it stays a regression test.
+FUZZTIME ?= 5s
+FUZZ_TARGETS := catalog:FuzzParseDocuments catalog:FuzzParseFilter catalog:FuzzDecodeCursor \
+	catalog:FuzzPlaceholderTarget policies:FuzzParseReview
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) >/dev/null || \
+			{ $(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime 1x; exit 1; }; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
