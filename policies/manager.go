@@ -303,6 +303,9 @@ func (m *Manager) Describe(ctx context.Context, set string) (SetDetail, error) {
 // Decide evaluates input for target with the active policies and records
 // the decision as coming from source.
 func (m *Manager) Decide(ctx context.Context, target Target, input any, log *DecisionLog) (Outcome, string, error) {
+	if err := CheckInput(target, input); err != nil {
+		return Outcome{}, "", err
+	}
 	start := time.Now()
 	snap := m.Engine.Snapshot()
 	violations, err := snap.Evaluate(ctx, target, input)

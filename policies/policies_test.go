@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/policies"
 )
 
@@ -155,5 +156,34 @@ func TestFailingTestIsReported(t *testing.T) {
 	failed := policies.Failed(results)
 	if len(results) != 2 || len(failed) != 1 || failed[0].Name != "data.paved.policies.p_test.test_fails" || failed[0].File != "p_test.rego" {
 		t.Fatalf("results = %+v", results)
+	}
+}
+
+// Service requests are checked before evaluation; admission input is not
+// (the review parser checks it).
+func TestCheckInput(t *testing.T) {
+	for _, tt := range []struct {
+		Name   string
+		Target policies.Target
+		Input  any
+		Want   string // in the error; "" for none
+	}{
+		{"Valid", policies.Service, map[string]any{"service": map[string]any{"name": "checkout", "owner": "group:payments", "timeoutSeconds": 10.0}}, ""},
+		{"NoOwnerIsForThePolicies", policies.Service, map[string]any{"service": map[string]any{"name": "checkout"}}, ""},
+		{"FlatRequest", policies.Service, map[string]any{"name": "checkout", "timeout_seconds": 60.0}, "missing property 'service'"},
+		{"NoName", policies.Service, map[string]any{"service": map[string]any{"owner": "x"}}, "input.service"},
+		{"TimeoutAsString", policies.Service, map[string]any{"service": map[string]any{"name": "a", "timeoutSeconds": "10"}}, "input.service.timeoutSeconds"},
+		{"NotAnObject", policies.Service, []any{1.0}, "want object"},
+		{"AdmissionNotChecked", policies.Admission, map[string]any{"anything": true}, ""},
+	} {
+		t.Run(tt.Name, func(t *testing.T) {
+			err := policies.CheckInput(tt.Target, tt.Input)
+			switch {
+			case tt.Want == "" && err != nil:
+				t.Errorf("CheckInput = %v, want nil", err)
+			case tt.Want != "" && (paved.ErrorCode(err) != paved.CodeInvalid || !strings.Contains(err.Error(), tt.Want)):
+				t.Errorf("CheckInput = %v, want an invalid error saying %q", err, tt.Want)
+			}
+		})
 	}
 }

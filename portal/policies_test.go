@@ -147,6 +147,12 @@ func TestPolicyAPI(t *testing.T) {
 		if svc["allowed"] != true {
 			t.Fatalf("service evaluate = %v", svc)
 		}
+		// A service request without its service object is a 400 naming the
+		// fields, not an allow by policies that found nothing to judge.
+		malformed := call(t, s, "POST", "/api/policies/evaluate", map[string]any{"target": "service", "input": map[string]any{"name": "a", "timeout_seconds": 60}}, 400)
+		if msg := fmt.Sprint(malformed["error"]); !strings.Contains(msg, "missing property 'service'") || !strings.Contains(msg, "'timeout_seconds'") || !strings.Contains(msg, "not allowed") {
+			t.Fatalf("malformed service request = %v", malformed)
+		}
 		bad := call(t, s, "POST", "/api/policies/evaluate", map[string]any{"target": "cluster", "input": map[string]any{}}, 400)
 		if d := bad["error"].(map[string]any)["details"].([]any)[0].(map[string]any); d["field"] != "target" {
 			t.Fatalf("bad target = %v", bad)

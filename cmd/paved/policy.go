@@ -143,6 +143,9 @@ func policyEval(ctx context.Context, args []string, stdout io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	for _, d := range docs {
+		if err := policies.CheckInput(t, d.input); err != nil {
+			return fmt.Errorf("%s: %w", d.name, err)
+		}
 		vs, err := compiled.Evaluate(ctx, t, d.input)
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.name, err)

@@ -39,7 +39,7 @@ func writeFile(t *testing.T, dir, name, content string) string {
 
 func TestPolicyTestCommand(t *testing.T) {
 	out, err := runPaved(t, nil, "policy", "test")
-	if err != nil || !strings.HasPrefix(out, "52/52 tests passed") {
+	if err != nil || !strings.HasPrefix(out, "55/55 tests passed") {
 		t.Fatalf("library: %q, %v", out, err)
 	}
 	dir := t.TempDir()
@@ -102,7 +102,7 @@ func TestPolicyExportLoadsInOPA(t *testing.T) {
 		t.Fatalf("export: %v %s", err, out)
 	}
 	out, err := exec.Command(opa, "test", "--bundle", bundle).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "PASS: 52/52") {
+	if err != nil || !strings.Contains(string(out), "PASS: 55/55") {
 		t.Fatalf("opa test: %v\n%s", err, out)
 	}
 	input := writeFile(t, dir, "input.json", `{"request": {"kind": {"kind": "Pod"}, "object": {"kind": "Pod", "metadata": {"name": "p"},
@@ -119,7 +119,7 @@ func TestPolicyExportLoadsInOPA(t *testing.T) {
 	if out, err := exec.Command("tar", "-xzf", bundle, "-C", extract).CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v %s", err, out)
 	}
-	if out, err := runPaved(t, nil, "policy", "test", extract); err != nil || !strings.HasPrefix(out, "52/52") {
+	if out, err := runPaved(t, nil, "policy", "test", extract); err != nil || !strings.HasPrefix(out, "55/55") {
 		t.Fatalf("paved policy test of the extracted bundle: %v %s", err, out)
 	}
 }

@@ -13,8 +13,14 @@ package paved.policies.service_name
 # Parameters: data.params.service_name.pattern, a regular expression.
 pattern := object.get(data.params, ["service_name", "pattern"], `^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 
+# A missing service, or a name that is not a string, is judged as the
+# empty name, which no pattern should match: denied.
+name := n if {
+	n := object.get(input, ["service", "name"], "")
+	is_string(n)
+} else := ""
+
 violation contains msg if {
-	name := object.get(input.service, "name", "")
 	not regex.match(pattern, name)
 	msg := sprintf("service name %q does not match %s", [name, pattern])
 }

@@ -10,3 +10,9 @@ test_missing_or_blank_owner_denied if {
 	service_owner.violation == {"service checkout: owner is required"} with input as {"service": {"name": "checkout"}}
 	count(service_owner.violation) == 1 with input as {"service": {"name": "checkout", "owner": " "}}
 }
+
+test_missing_service_denied if {
+	service_owner.violation == {"service <unnamed>: owner is required"} with input as {"name": "checkout", "timeout_seconds": 60}
+	count(service_owner.violation) == 1 with input as {"service": "checkout"}
+	count(service_owner.violation) == 1 with input as {"service": {"name": "checkout", "owner": 7}}
+}

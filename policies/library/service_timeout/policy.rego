@@ -14,19 +14,28 @@ min_seconds := object.get(data.params, ["service_timeout", "min_seconds"], 1)
 
 max_seconds := object.get(data.params, ["service_timeout", "max_seconds"], 30)
 
+# svc is the service, {} when the input has none: the timeout is then
+# missing, and denied.
+svc := object.get(input, "service", {})
+
+name := n if {
+	n := svc.name
+	is_string(n)
+} else := "<unnamed>"
+
 violation contains msg if {
 	not has_timeout
-	msg := sprintf("service %s: timeoutSeconds is required (a number of seconds)", [object.get(input.service, "name", "<unnamed>")])
+	msg := sprintf("service %s: timeoutSeconds is required (a number of seconds)", [name])
 }
 
 violation contains msg if {
-	t := input.service.timeoutSeconds
+	t := svc.timeoutSeconds
 	is_number(t)
 	not between(t)
-	msg := sprintf("service %s: timeoutSeconds %v is outside %v..%v", [input.service.name, t, min_seconds, max_seconds])
+	msg := sprintf("service %s: timeoutSeconds %v is outside %v..%v", [name, t, min_seconds, max_seconds])
 }
 
-has_timeout if is_number(input.service.timeoutSeconds)
+has_timeout if is_number(svc.timeoutSeconds)
 
 between(t) if {
 	t >= min_seconds

@@ -19,3 +19,8 @@ test_bounds_are_parameters if {
 	count(service_timeout.violation) == 0 with input as {"service": {"name": "checkout", "timeoutSeconds": 45}}
 		with data.params.service_timeout.max_seconds as 60
 }
+
+test_missing_service_denied if {
+	service_timeout.violation == {"service <unnamed>: timeoutSeconds is required (a number of seconds)"} with input as {"name": "checkout", "timeout_seconds": 60}
+	count(service_timeout.violation) == 1 with input as {"service": {"name": "checkout", "timeoutSeconds": "10"}}
+}
