@@ -43,6 +43,8 @@ package paved.policies.warn_y
 
 violation contains "y is deprecated" if input.request.object.y
 `,
+		"warn_y/policy_test.rego": "package paved.policies.warn_y_test\n\nimport data.paved.policies.warn_y\n\n" +
+			"test_y if count(warn_y.violation) == 1 with input as {\"request\": {\"object\": {\"y\": true}}}\n",
 	}, Data: map[string]any{"no_x": map[string]any{"limit": 3}}}
 }
 
@@ -218,5 +220,44 @@ func TestDecidesWithTheDatabaseDown(t *testing.T) {
 	}
 	if o := decide(t, m, map[string]any{"kind": "Pod", "metadata": map[string]any{"name": "p"}, "spec": map[string]any{"containers": []any{map[string]any{"name": "a", "image": "nginx:latest"}}}}); o.Allowed || o.Revision != "default@1" {
 		t.Fatalf("decision with the database down: %+v", o)
+	}
+}
+
+// The activation gate: a version whose modules are not all covered by
+// tests is refused (a one-module version without rules or tests used to
+// replace the whole library), and a test run has an overall deadline.
+func TestActivationGate(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, testsupport.OpenDB(t, database.SQLite))
+	if err := m.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	empty := policies.Source{Modules: map[string]string{"nothing.rego": "package nothing\n"}}
+	v, err := m.CreateVersion(ctx, "default", empty, "nothing at all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Activate(ctx, "default", v, "activate")
+	if paved.ErrorCode(err) != paved.CodeUnprocessable || !strings.Contains(err.Error(), "every policy module needs tests; none cover nothing.rego") {
+		t.Fatalf("activating an untested module: %v", err)
+	}
+	if rev := m.Engine.Snapshot().Revision; rev != "default@1" {
+		t.Fatalf("revision = %s, want the library still deciding", rev)
+	}
+	// Tests that do not finish in time refuse the version.
+	slow := smallSet("x is forbidden", "count([y | some y in numbers.range(1, 100000000)]) > 0")
+	slow.Modules["no_x/policy_test.rego"] += "\ntest_x_again if count(no_x.violation) == 1 with input as {\"request\": {\"object\": {\"x\": true}}}\n"
+	v, err = m.CreateVersion(ctx, "default", slow, "slow tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.TestTimeout = 200 * time.Millisecond
+	start := time.Now()
+	_, err = m.Activate(ctx, "default", v, "activate")
+	if err == nil || !strings.Contains(err.Error(), "did not finish within 200ms") || time.Since(start) > 10*time.Second {
+		t.Fatalf("slow tests: %v after %s, want refused at the deadline", err, time.Since(start))
+	}
+	if _, err := m.TestVersion(ctx, "default", v); err == nil || !strings.Contains(err.Error(), "did not finish within 200ms") {
+		t.Fatalf("POST .../test of slow tests: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,9 @@ type Manager struct {
 	Store  *Store
 	Engine *Engine
 	Log    *slog.Logger
+	// TestTimeout bounds a whole test run of a version (MaxTestRun when
+	// zero).
+	TestTimeout time.Duration
 
 	// syncMu serialises Sync, so a local activation and the poller do not
 	// compile the same version twice or install out of order.
@@ -32,6 +36,14 @@ type Manager struct {
 	// activated is the version this replica just compiled and activated,
 	// so the Sync that installs it does not compile it again.
 	activated atomic.Pointer[Loaded]
+}
+
+// testTimeout is TestTimeout, or MaxTestRun when unset.
+func (m *Manager) testTimeout() time.Duration {
+	if m.TestTimeout > 0 {
+		return m.TestTimeout
+	}
+	return MaxTestRun
 }
 
 // RefusedError is a version that may not be stored or activated, with
@@ -131,12 +143,15 @@ func (m *Manager) Activate(ctx context.Context, set string, version int, action 
 	if err != nil {
 		return SetState{}, err
 	}
-	results, err := Test(ctx, v.Source)
+	results, err := testWithin(ctx, v.Source, m.testTimeout())
 	if err != nil {
 		return SetState{}, err
 	}
 	if failed := Failed(results); len(failed) > 0 {
 		return SetState{}, &RefusedError{Message: fmt.Sprintf("%s was not activated: %s", what, Summary(results)), FailedTests: failed}
+	}
+	if untested := Untested(v.Source, results); len(untested) > 0 {
+		return SetState{}, &RefusedError{Message: fmt.Sprintf("%s was not activated: every policy module needs tests; none cover %s", what, strings.Join(untested, ", "))}
 	}
 	state, err := m.Store.SetActive(ctx, set, version, action)
 	if err != nil {
@@ -153,7 +168,7 @@ func (m *Manager) TestVersion(ctx context.Context, set string, version int) ([]T
 	if err != nil {
 		return nil, err
 	}
-	results, err := Test(ctx, v.Source)
+	results, err := testWithin(ctx, v.Source, m.testTimeout())
 	var ces CompileErrors
 	if errors.As(err, &ces) {
 		return nil, &RefusedError{Message: fmt.Sprintf("%s@%d does not compile", set, version), Compile: ces}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/paved-dev/paved"
 )
 
 // TestResult is the outcome of one Rego test rule.
@@ -29,7 +30,43 @@ type TestResult struct {
 // files) with OPA's tester, as opa test does, under the same capabilities
 // and data as evaluation. A set that does not compile returns
 // CompileErrors.
+// MaxTestRun bounds one run of a version's tests, all of them together
+// (OPA's tester bounds each test on its own): a run past it fails.
+const MaxTestRun = 30 * time.Second
+
 func Test(ctx context.Context, src Source) ([]TestResult, error) {
+	return testWithin(ctx, src, MaxTestRun)
+}
+
+// testWithin is Test with an overall deadline.
+func testWithin(ctx context.Context, src Source, limit time.Duration) ([]TestResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	results, err := runTests(ctx, src)
+	if err == nil && ctx.Err() != nil {
+		return nil, paved.Errorf(paved.CodeUnprocessable, "the tests did not finish within %s: make them (or the policies they run) faster", limit)
+	}
+	return results, err
+}
+
+// Untested lists the policy modules of src that no test covers: no test
+// rule in their package, nor in <package>_test.
+func Untested(src Source, results []TestResult) []string {
+	policyMods, _, _ := parse(src)
+	var out []string
+	for _, path := range slices.Sorted(maps.Keys(policyMods)) {
+		pkg := policyMods[path].Package.Path.String()
+		covered := slices.ContainsFunc(results, func(r TestResult) bool {
+			return strings.HasPrefix(r.Name, pkg+"_test.") || strings.HasPrefix(r.Name, pkg+".test_")
+		})
+		if !covered {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+func runTests(ctx context.Context, src Source) ([]TestResult, error) {
 	policyMods, testMods, errs := parse(src)
 	if len(errs) > 0 {
 		sortErrors(errs)

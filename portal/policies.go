@@ -206,11 +206,29 @@ func (s *Server) activatePolicyVersion(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	state, err := m.Activate(c.Request().Context(), c.Param("set"), n, "activate")
+	return s.activate(c, m, n, "activate")
+}
+
+// activation is the answer of activate and rollback: the set's new state
+// and what changed for recent reviews and live objects, previewed against
+// the version that was active until then.
+type activation struct {
+	policies.SetState
+	Preview policies.Preview `json:"preview"`
+}
+
+// activate previews version n against the active one, then activates it.
+func (s *Server) activate(c echo.Context, m *policies.Manager, n int, action string) error {
+	ctx := c.Request().Context()
+	p, err := m.Preview(ctx, c.Param("set"), n, defaultPreviewSamples, s.policies.Live)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, state)
+	state, err := m.Activate(ctx, c.Param("set"), n, action)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, activation{SetState: state, Preview: p})
 }
 
 func (s *Server) rollbackPolicySet(c echo.Context) error {
@@ -227,11 +245,7 @@ func (s *Server) rollbackPolicySet(c echo.Context) error {
 	if body.Version < 1 {
 		return paved.Invalid("invalid rollback", paved.Detail{Field: "version", Reason: "want the version number to return to (1 or more)"})
 	}
-	state, err := m.Activate(c.Request().Context(), c.Param("set"), body.Version, "rollback")
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, state)
+	return s.activate(c, m, body.Version, "rollback")
 }
 
 func (s *Server) diffPolicyVersions(c echo.Context) error {

@@ -81,6 +81,8 @@ func warnSet(failing bool) map[string]any {
 		"no_x_test.rego": "package paved.policies.no_x_test\n\nimport data.paved.policies.no_x\n\ntest_x if " + test + "\n",
 		"long_warn.rego": "# METADATA\n# title: Long warning\n# custom:\n#   enforcement: warn\n#   targets: [admission]\npackage paved.policies.long_warn\n\n" +
 			"violation contains msg if {\n\tinput.request.object.y\n\tmsg := concat(\"\", [\"this warning is long \" | some _ in numbers.range(1, 20)])\n}\n",
+		"long_warn_test.rego": "package paved.policies.long_warn_test\n\nimport data.paved.policies.long_warn\n\n" +
+			"test_y if count(long_warn.violation) == 1 with input as {\"request\": {\"object\": {\"y\": true}}}\n",
 	}}
 }
 
@@ -122,7 +124,7 @@ func TestPolicyAPI(t *testing.T) {
 			t.Fatalf("create = %v", v)
 		}
 		tests := call(t, s, "POST", "/api/policies/sets/default/versions/2/test", nil, 200)
-		if tests["passed"] != false || len(tests["results"].([]any)) != 1 {
+		if tests["passed"] != false || len(tests["results"].([]any)) != 2 {
 			t.Fatalf("test results = %v", tests)
 		}
 		refused := call(t, s, "POST", "/api/policies/sets/default/versions/2/activate", nil, 422)
@@ -374,5 +376,13 @@ func TestPolicyPreview(t *testing.T) {
 		}
 		call(t, s, "POST", "/api/policies/sets/default/versions/1/preview", map[string]any{"samples": -1}, 400)
 		call(t, s, "POST", "/api/policies/sets/default/versions/9/preview", nil, 404)
+
+		// Rolling back to the library reports the same change: what the
+		// activation newly denies.
+		st := call(t, s, "POST", "/api/policies/sets/default/rollback", map[string]any{"version": 1}, 200)
+		pv, _ := st["preview"].(map[string]any)
+		if st["activeVersion"] != 1.0 || pv["against"] != "default@2" || len(pv["newlyDenied"].([]any)) != 1 {
+			t.Fatalf("rollback answer = %v, want the new state and its preview", st)
+		}
 	})
 }

@@ -99,6 +99,15 @@ violation contains msg if {
 }
 `
 
+const costCenterTest = `package paved.policies.cost_center_test
+
+import data.paved.policies.cost_center
+
+test_unlabelled_warned if {
+	count(cost_center.violation) == 1 with input as {"request": {"kind": {"kind": "Pod"}, "object": {"metadata": {"name": "p"}}}}
+}
+`
+
 // The real kube-apiserver calls Paved's TLS webhook, registered with the
 // configuration `paved admission manifest` prints.
 func TestAdmissionWebhookEndToEnd(t *testing.T) {
@@ -195,6 +204,7 @@ func TestAdmissionWebhookEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		lib.Modules["cost_center/policy.rego"] = costCenter
+		lib.Modules["cost_center/policy_test.rego"] = costCenterTest
 		v, err := svc.portal.Policies.Manager.CreateVersion(ctx, "default", lib, "warn on cost-center")
 		if err != nil {
 			t.Fatal(err)
