@@ -14,7 +14,7 @@ import (
 
 // RefreshArgs is the durable job that refreshes one location.
 type RefreshArgs struct {
-	LocationID string `json:"location_id"`
+	LocationID string `json:"location_id" river:"unique"`
 	// Force reprocesses even when the content is unchanged.
 	Force bool `json:"force,omitempty"`
 }
@@ -22,11 +22,20 @@ type RefreshArgs struct {
 // Kind names the job kind.
 func (RefreshArgs) Kind() string { return "catalog.refresh_location" }
 
+// refreshUniqueStates are the states in which a refresh job blocks another
+// for the same location: while it waits or runs. (River's default also
+// counts completed jobs, which would skip every refresh of a location for
+// a day after its first.)
+var refreshUniqueStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}
+
 // InsertOpts makes jobs for the same location collapse while one is queued
-// or running, so a burst of webhooks causes one refresh. (A push that lands
-// while a refresh runs is picked up by the next scheduled one.)
+// or running, forced or not, so a new location (queued by its
+// registration and found due by the scheduler) or a burst of webhooks
+// causes one refresh, and two never overlap. A push that lands while a
+// refresh runs is picked up by the next scheduled one.
 func (RefreshArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: refreshUniqueStates}}
 }
 
 // RefreshWorker works RefreshArgs jobs.

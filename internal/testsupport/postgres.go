@@ -81,8 +81,10 @@ var nonIdent = regexp.MustCompile(`[^a-z0-9_]+`)
 // which test made it, for anyone looking at a leftover.
 func schemaName(testName string) string {
 	base := strings.Trim(nonIdent.ReplaceAllString(strings.ToLower(testName), "_"), "_")
-	if len(base) > 40 {
-		base = base[:40]
+	// River names its notification channels <schema>.river_insert, and
+	// PostgreSQL channel names stop at 63 bytes.
+	if len(base) > 32 {
+		base = base[:32]
 	}
 	return fmt.Sprintf("t_%s_%s", base, randomHex(4))
 }
