@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/paved-dev/paved/internal/database"
 	"gorm.io/gorm"
 )
 
@@ -50,7 +51,27 @@ func (s *Store) ApplyLocation(ctx context.Context, loc *Location, em Emitted, op
 		res, err = s.applyTx(tx, loc, em, opts)
 		return err
 	})
+	if err == nil && res.Added+res.Updated+res.Orphaned+res.Deleted >= analyzeAfter {
+		s.analyze(ctx)
+	}
 	return res, err
+}
+
+// analyzeAfter is how many changed entities make an apply a bulk write,
+// after which PostgreSQL's planner statistics are refreshed at once: with
+// none (a first import) it estimated a few rows where there were
+// thousands and chose nested loops that took seconds per facet request,
+// until autovacuum got round to it.
+const analyzeAfter = 500
+
+// analyze refreshes the planner's statistics of the catalog tables on
+// PostgreSQL (SQLite plans from its indexes alone). A failure only costs
+// speed until autovacuum analyzes, so it is not an error.
+func (s *Store) analyze(ctx context.Context) {
+	if s.dialect != database.Postgres {
+		return
+	}
+	_ = s.db.WithContext(ctx).Exec("ANALYZE catalog_entities, catalog_search, catalog_relations").Error
 }
 
 // applyTx is ApplyLocation inside the caller's transaction.
