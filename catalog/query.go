@@ -356,12 +356,10 @@ type Facet struct {
 	Count int    `json:"count"`
 }
 
-// Facets counts, for each key, the entities matching f per value (spelled
-// as written, not lowercased), most frequent first.
-//
-// Counting groups the lowercase values, which the (key, value, entity_id) index
-// covers, so no table row is read; only one row per distinct value is
-// visited for its original spelling.
+// Facets counts, for each key, the entities matching f per value, sorted
+// by value as Backstage sorts them. Values are spelled as written (not
+// lowercased); relations.<type> keys count the targets of that relation.
+// Each facet is one query. The answer is keyed as the keys were asked.
 func (s *Store) Facets(ctx context.Context, keys []string, f Filter) (map[string][]Facet, error) {
 	if err := checkFilter(f, "filter"); err != nil {
 		return nil, err
@@ -375,33 +373,39 @@ func (s *Store) Facets(ctx context.Context, keys []string, f Filter) (map[string
 	if err != nil {
 		return nil, err
 	}
-	for _, key := range keys {
-		key = strings.ToLower(key)
-		sql := "SELECT value, count(*) AS count FROM catalog_search WHERE key = ? AND value IS NOT NULL"
-		a := []any{key}
-		if ids != "" {
-			sql += " AND entity_id IN (" + ids + ")"
-			a = append(a, args...)
-		}
-		sql += " GROUP BY value ORDER BY count(*) DESC, value"
-		var counts []Facet
+	for _, asked := range keys {
+		sql, a := facetQuery(strings.ToLower(asked), ids, args)
+		counts := []Facet{}
 		if err := db.Raw(sql, a...).Scan(&counts).Error; err != nil {
-			return nil, fmt.Errorf("facet %s: %w", key, err)
+			return nil, fmt.Errorf("facet %s: %w", asked, err)
 		}
-		for i := range counts {
-			var original string
-			err := db.Raw("SELECT coalesce(original, value) FROM catalog_search WHERE key = ? AND value = ? LIMIT 1", key, counts[i].Value).Scan(&original).Error
-			if err != nil {
-				return nil, fmt.Errorf("facet %s: %w", key, err)
-			}
-			counts[i].Value = original
-		}
-		if counts == nil {
-			counts = []Facet{}
-		}
-		out[key] = counts
+		out[asked] = counts
 	}
 	return out, nil
+}
+
+// facetQuery counts the values of key among the entities ids selects (all
+// when ids is empty). Values group by their lowercase form; one spelling
+// as written stands for each.
+func facetQuery(key, ids string, args []any) (string, []any) {
+	if typ, ok := strings.CutPrefix(key, relationPrefix); ok {
+		sql := "SELECT r.target_ref AS value, count(DISTINCT r.source_ref) AS count FROM catalog_relations r"
+		a := []any{relationTypes[typ]}
+		where := " WHERE r.type = ?"
+		if ids != "" {
+			sql += " JOIN catalog_entities e ON e.ref = r.source_ref"
+			where += " AND e.id IN (" + ids + ")"
+			a = append(a, args...)
+		}
+		return sql + where + " GROUP BY r.target_ref ORDER BY r.target_ref", a
+	}
+	sql := "SELECT min(coalesce(original, value)) AS value, count(*) AS count FROM catalog_search WHERE key = ? AND value IS NOT NULL"
+	a := []any{key}
+	if ids != "" {
+		sql += " AND entity_id IN (" + ids + ")"
+		a = append(a, args...)
+	}
+	return sql + " GROUP BY value ORDER BY value", a
 }
 
 // cursorVersion guards against cursors from an incompatible Paved.

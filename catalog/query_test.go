@@ -190,13 +190,16 @@ func TestFacets(t *testing.T) {
 	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
 		s := queryFixture(t, dialect)
 		f, _ := catalog.ParseFilter([]string{"kind=component"})
-		got, err := s.Facets(context.Background(), []string{"spec.type", "spec.owner"}, f)
+		got, err := s.Facets(context.Background(), []string{"spec.type", "spec.owner", "relations.ownedBy"}, f)
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Sorted by value, as Backstage does; relation facets count the
+		// relation's targets, under the key as asked.
 		want := map[string][]catalog.Facet{
-			"spec.type":  {{"service", 4}, {"library", 1}, {"website", 1}},
-			"spec.owner": {{"team-a", 3}, {"team-b", 3}},
+			"spec.type":         {{"library", 1}, {"service", 4}, {"website", 1}},
+			"spec.owner":        {{"team-a", 3}, {"team-b", 3}},
+			"relations.ownedBy": {{"group:default/team-a", 3}, {"group:default/team-b", 3}},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("facets = %v, want %v", got, want)

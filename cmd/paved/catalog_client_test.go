@@ -77,7 +77,7 @@ func TestBackstageCatalogClient(t *testing.T) {
 			"getEntityByRefMissing": true,
 			"queryTotal": 3,
 			"queryPages": [["ledger", "payments"], ["ui-kit"]],
-			"facets": [{"value": "service", "count": 2}, {"value": "library", "count": 1}],
+			"facets": [{"value": "library", "count": 1}, {"value": "service", "count": 2}],
 			"validateEntity": {"valid": true, "invalid": false, "errors": true},
 			"removed": true
 		}`
