@@ -13,6 +13,10 @@ import (
 type Emitted struct {
 	// Entities are the valid descriptors, in file order.
 	Entities []Raw
+	// Sources name, by entity ref, the file each entity came from
+	// ("file:/srv/catalog/a.yaml", "url:https://..."), for its
+	// backstage.io/managed-by-location annotation; absent, the location.
+	Sources map[string]string
 	// Failed are descriptors that did not validate but name an entity; the
 	// stored entity keeps its last good version and carries the errors.
 	Failed []FailedEntity
@@ -84,7 +88,7 @@ func (s *Store) applyTx(tx *gorm.DB, loc *Location, em Emitted, opts ApplyOption
 	var writes []pending
 	seen := map[string]bool{}
 	for _, raw := range em.Entities {
-		p, outcome := s.plan(raw, loc, existing, seen)
+		p, outcome := s.plan(raw, loc, em.Sources[raw.Ref().String()], existing, seen)
 		switch outcome {
 		case outcomeConflict:
 			res.Conflicts = append(res.Conflicts, raw.Ref().String())
@@ -122,13 +126,13 @@ const (
 )
 
 // plan decides what to do with one emitted descriptor.
-func (s *Store) plan(raw Raw, loc *Location, existing map[string]*entityRow, seen map[string]bool) (pending, outcome) {
+func (s *Store) plan(raw Raw, loc *Location, source string, existing map[string]*entityRow, seen map[string]bool) (pending, outcome) {
 	ref := raw.Ref().String()
 	if seen[ref] {
 		return pending{}, outcomeConflict // the same entity twice in one location: the first wins
 	}
 	seen[ref] = true
-	raw = annotateLocation(raw, loc)
+	raw = annotateLocation(raw, loc, source)
 	hash := contentHash(raw)
 	edges, _ := Edges(raw) // descriptors with unparsable refs never get here: readFile fails them
 	now := s.Now()
@@ -145,8 +149,10 @@ func (s *Store) plan(raw Raw, loc *Location, existing map[string]*entityRow, see
 	return pending{row, raw, edges}, outcomeUpdated
 }
 
-// annotateLocation records where the entity came from, as Backstage does.
-func annotateLocation(raw Raw, loc *Location) Raw {
+// annotateLocation records where the entity came from, as Backstage
+// does: managed-by-location is the file that emitted it (source), and
+// managed-by-origin-location the registered location it was found from.
+func annotateLocation(raw Raw, loc *Location, source string) Raw {
 	raw = Raw(deepCopy(map[string]any(raw)).(map[string]any))
 	meta := raw.Metadata()
 	ann, _ := meta["annotations"].(map[string]any)
@@ -154,9 +160,13 @@ func annotateLocation(raw Raw, loc *Location) Raw {
 		ann = map[string]any{}
 		meta["annotations"] = ann
 	}
-	ann[AnnotationLocation] = loc.Type + ":" + loc.PublicTarget()
+	origin := loc.Type + ":" + loc.PublicTarget()
+	if source == "" {
+		source = origin
+	}
+	ann[AnnotationLocation] = source
 	if _, ok := ann[AnnotationOriginLocation]; !ok {
-		ann[AnnotationOriginLocation] = loc.Type + ":" + loc.PublicTarget()
+		ann[AnnotationOriginLocation] = origin
 	}
 	return raw
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"crypto/sha1" //nolint:gosec // Backstage's naming of generated Location entities, not security
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -142,7 +143,41 @@ func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
 	}
 	err := walk(loc.Target, 0)
 	r.hash = hex.EncodeToString(h.Sum(nil))
+	if err == nil {
+		r.emit(GeneratedLocation(loc), loc.Type+":"+loc.PublicTarget())
+	}
 	return r, err
+}
+
+// emit adds an entity read from source.
+func (r *read) emit(raw Raw, source string) {
+	r.emitted.Entities = append(r.emitted.Entities, raw)
+	if r.emitted.Sources == nil {
+		r.emitted.Sources = map[string]string{}
+	}
+	r.emitted.Sources[raw.Ref().String()] = source
+}
+
+// sourceOf is the managed-by-location value of a file of a location tree.
+func sourceOf(target string) string {
+	if !strings.Contains(target, "://") {
+		return LocationFile + ":" + target
+	}
+	return LocationURL + ":" + redactURL(target)
+}
+
+// GeneratedLocation is the Location entity Backstage creates for a
+// registered location: location:default/generated-<sha1 of type:target>
+// (the target without credentials here, so the name does not change with
+// a token).
+func GeneratedLocation(loc *Location) Raw {
+	sum := sha1.Sum([]byte(loc.Type + ":" + loc.PublicTarget()))
+	return Raw{
+		"apiVersion": "backstage.io/v1alpha1",
+		"kind":       "Location",
+		"metadata":   map[string]any{"name": "generated-" + hex.EncodeToString(sum[:]), "namespace": DefaultNamespace},
+		"spec":       map[string]any{"type": loc.Type, "target": loc.PublicTarget()},
+	}
 }
 
 // fileRead is one file of a location tree being read.
@@ -187,7 +222,7 @@ func readFile(ctx context.Context, f fileRead, data []byte, r *read, h io.Writer
 			r.problems = append(r.problems, fmt.Sprintf("%s document %d: %s", target, d.Index, paved.ErrorMessage(err)))
 			continue
 		}
-		r.emitted.Entities = append(r.emitted.Entities, raw)
+		r.emit(raw, sourceOf(f.target))
 		if kindKey(raw.Ref().Kind) == "location" {
 			children = append(children, locationTargets(f.target, raw.Spec())...)
 		}

@@ -2,6 +2,8 @@ package catalog_test
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,8 +84,25 @@ func TestIngestFromGit(t *testing.T) {
 		}
 
 		res, err := in.Refresh(ctx, loc, false)
-		if err != nil || res.Applied.Added != 4 || len(res.Problems) != 0 {
-			t.Fatalf("first refresh = %+v, %v; want 4 entities (location, group, component, API)", res, err)
+		if err != nil || res.Applied.Added != 5 || len(res.Problems) != 0 {
+			t.Fatalf("first refresh = %+v, %v; want 5 entities (the generated location, location, group, component, API)", res, err)
+		}
+		// As on Backstage: a generated Location entity for the registered
+		// location, managed-by-location is the file that emitted an
+		// entity, managed-by-origin-location the registered location;
+		// neither carries the credentials.
+		public := srv.RepoURL("shop") + "/catalog-info.yaml"
+		sum := sha1.Sum([]byte("url:" + public))
+		if _, err := store.EntityByRef(ctx, catalog.MustParseRef("location:default/generated-"+hex.EncodeToString(sum[:]))); err != nil {
+			t.Errorf("generated Location entity: %v", err)
+		}
+		payments, err := store.EntityByRef(ctx, catalog.MustParseRef("component:payments"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann := payments.Metadata()["annotations"].(map[string]any)
+		if ann[catalog.AnnotationLocation] != "url:"+srv.RepoURL("shop")+"/services/payments.yaml" || ann[catalog.AnnotationOriginLocation] != "url:"+public {
+			t.Errorf("annotations = %v", ann)
 		}
 		api, err := store.EntityByRef(ctx, catalog.MustParseRef("api:payments-api"))
 		if err != nil {

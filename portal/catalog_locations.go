@@ -181,7 +181,7 @@ func (s *Server) refresh(c echo.Context) error {
 		return err
 	}
 	ann, _ := e.Metadata()["annotations"].(map[string]any)
-	managed, _ := ann[catalog.AnnotationLocation].(string)
+	managed, _ := ann[catalog.AnnotationOriginLocation].(string) // the registered location; managed-by-location is its file
 	typ, target, ok := strings.Cut(managed, ":")
 	if !ok {
 		return paved.Errorf(paved.CodeConflict, "%s has no location to refresh from", ref)

@@ -57,7 +57,7 @@ func TestCatalogImportCommand(t *testing.T) {
 		var stdout bytes.Buffer
 		err := run(context.Background(), []string{"paved", "catalog", "import", "--database-url", url, "--log-format", "json", file},
 			func(string) string { return "" }, &stdout, io.Discard)
-		if err != nil || !strings.Contains(stdout.String(), "5 added, 0 updated") {
+		if err != nil || !strings.Contains(stdout.String(), "6 added, 0 updated") {
 			t.Fatalf("import: %v\n%s", err, stdout.String())
 		}
 		err = run(context.Background(), []string{"paved", "catalog", "import", "--database-url", url, file},
@@ -86,7 +86,7 @@ func TestCatalogImportIgnoresClusters(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"paved", "catalog", "import", "--config", cfgFile, "--data-dir", filepath.Join(dir, "data"), file},
 		func(string) string { return "" }, &stdout, &stderr)
-	if err != nil || !strings.Contains(stdout.String(), "5 added, 0 updated") {
+	if err != nil || !strings.Contains(stdout.String(), "6 added, 0 updated") {
 		t.Fatalf("import with unreachable clusters: %v\n%s%s", err, stdout.String(), stderr.String())
 	}
 	// serve, which does connect clusters, refuses the same configuration.
