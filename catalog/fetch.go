@@ -100,6 +100,9 @@ func (f Fetchers) fetchHTTP(ctx context.Context, target string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
+	if c, ok := policyFrom(ctx).credentialFor(req.URL); ok && req.URL.User == nil {
+		c.authorize(req)
+	}
 	resp, err := safeClient.Do(req)
 	if err != nil {
 		return nil, redactErr(err)

@@ -87,11 +87,14 @@ func shallowTree(ctx context.Context, repo string) (*object.Tree, error) {
 		return nil, err
 	}
 	opts := &git.CloneOptions{URL: repo, Depth: 1, SingleBranch: true, NoCheckout: true, Tags: git.NoTags}
-	if u.User != nil {
+	switch c, ok := policyFrom(ctx).credentialFor(u); {
+	case u.User != nil: // credentials in the URL win over the integration
 		pass, _ := u.User.Password()
 		opts.Auth = &githttp.BasicAuth{Username: u.User.Username(), Password: pass}
 		u.User = nil
 		opts.URL = u.String()
+	case ok:
+		opts.Auth = &githttp.BasicAuth{Username: c.username, Password: c.secret}
 	}
 	r, err := git.CloneContext(ctx, memory.NewStorage(), nil, opts)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -74,6 +75,11 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	}
 	if err := policyFrom(req.Context()).checkURL(req.URL); err != nil {
 		return fmt.Errorf("redirect: %w", err)
+	}
+	if !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+		// Go drops Authorization across hosts; GitLab's token header too.
+		req.Header.Del("Authorization")
+		req.Header.Del("PRIVATE-TOKEN")
 	}
 	return nil
 }

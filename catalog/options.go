@@ -20,6 +20,9 @@ type Options struct {
 	// Rules say which kinds may come from which locations (catalog.rules);
 	// none allows the built-in kinds from everywhere.
 	Rules []KindRule
+	// Integrations are per-host credentials (the config file's
+	// integrations:).
+	Integrations Integrations
 }
 
 // Validate checks the options. Details name the settings
@@ -29,5 +32,6 @@ func (o Options) Validate() error {
 	d.PositiveDuration("catalog-refresh-interval", o.RefreshInterval)
 	o.Reading.validate(&d)
 	validateKindRules(o.Rules, &d)
+	o.Integrations.validate(&d)
 	return d.Err("invalid catalog settings")
 }

@@ -95,12 +95,13 @@ type Policy struct {
 	dirs  []string
 	nets  []netip.Prefix
 	rules []KindRule
+	creds map[string]credential
 }
 
 // NewPolicy compiles validated options. Without kind rules, the built-in
 // kinds are allowed from every location.
 func NewPolicy(o Options) *Policy {
-	p := &Policy{rules: o.Rules}
+	p := &Policy{rules: o.Rules, creds: o.Integrations.credentials()}
 	for _, a := range o.Reading.Allow {
 		if a.Dir != "" {
 			p.dirs = append(p.dirs, realDir(a.Dir))

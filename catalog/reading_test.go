@@ -235,3 +235,45 @@ func TestCheckTargetNamesTheRule(t *testing.T) {
 		t.Errorf("ftp: %v", err)
 	}
 }
+
+// Integrations authenticate reads, so locations need no user info: a git
+// clone with the generic git integration, and a raw file with GitHub's and
+// GitLab's token headers.
+func TestIntegrations(t *testing.T) {
+	srv := testsupport.NewGitServer(t)
+	srv.CreateRepo(t, "shop")
+	pushFiles(t, srv, "shop", map[string]string{"catalog-info.yaml": component("from git")})
+	host := strings.TrimPrefix(strings.TrimPrefix(srv.RepoURL("shop"), "http://"), "https://")
+	host = host[:strings.Index(host, "/")]
+	rules := catalog.ReadingRules{Allow: []catalog.ReadAllow{{Host: "127.0.0.1"}}, Networks: []string{"127.0.0.0/8"}}
+	withGit := catalog.NewPolicy(catalog.Options{Reading: rules, Integrations: catalog.Integrations{Git: []catalog.Integration{{Host: host, Username: srv.User, Password: srv.Token}}}})
+	if _, err, stored := refresh(t, withGit, catalog.LocationURL, srv.RepoURL("shop")+"/catalog-info.yaml"); err != nil || !strings.Contains(stored, "from git") {
+		t.Errorf("clone with the git integration: %v", err)
+	}
+	if _, err, _ := refresh(t, policy(rules), catalog.LocationURL, srv.RepoURL("shop")+"/catalog-info.yaml"); err == nil {
+		t.Error("clone without credentials succeeded; the test server should demand them")
+	}
+
+	var got http.Header
+	raw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		w.Write([]byte(component("raw")))
+	}))
+	defer raw.Close()
+	rawHost := strings.TrimPrefix(raw.URL, "http://")
+	for _, tt := range []struct {
+		Name         string
+		In           catalog.Integrations
+		Header, Want string
+	}{
+		{"GitHub", catalog.Integrations{GitHub: []catalog.Integration{{Host: rawHost, Token: "ghp_x"}}}, "Authorization", "token ghp_x"},
+		{"GitLab", catalog.Integrations{GitLab: []catalog.Integration{{Host: "127.0.0.1", Token: "glpat_x"}}}, "Private-Token", "glpat_x"},
+	} {
+		t.Run(tt.Name, func(t *testing.T) {
+			p := catalog.NewPolicy(catalog.Options{Reading: rules, Integrations: tt.In})
+			if _, err, _ := refresh(t, p, catalog.LocationURL, raw.URL+"/catalog-info.yaml"); err != nil || got.Get(tt.Header) != tt.Want {
+				t.Errorf("refresh: %v; %s = %q, want %q", err, tt.Header, got.Get(tt.Header), tt.Want)
+			}
+		})
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paved-dev/paved/internal/database"
 	"github.com/paved-dev/paved/internal/testsupport"
@@ -94,5 +96,65 @@ func TestCatalogImportIgnoresClusters(t *testing.T) {
 		func(string) string { return "" }, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "kubeconfig") {
 		t.Errorf("serve with a missing kubeconfig: %v, want it refused naming the kubeconfig", err)
+	}
+}
+
+// A token given as a location's user info is used to read it and appears
+// in no API answer and no log line, even when the read fails.
+func TestLocationTokenNeverShown(t *testing.T) {
+	srv := testsupport.NewGitServer(t)
+	srv.CreateRepo(t, "shop")
+	work := srv.Clone(t, "shop")
+	if err := os.WriteFile(filepath.Join(work, "catalog-info.yaml"), []byte(clientFixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Git(t, work, "add", "-A")
+	testsupport.Git(t, work, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "catalog")
+	testsupport.Git(t, work, "push", "-q", "origin", "HEAD:main")
+
+	cfg := filepath.Join(t.TempDir(), "paved.yaml")
+	if err := os.WriteFile(cfg, []byte("catalog:\n  reading:\n    allow: [{host: 127.0.0.1}]\n    networks: [127.0.0.0/8]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, nil, "--data-dir", t.TempDir(), "--config", cfg)
+	authed := strings.Replace(srv.RepoURL("shop"), "://", "://"+srv.User+":"+srv.Token+"@", 1)
+	var answers strings.Builder
+	get := func(method, path, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answers.Write(b)
+		return resp.StatusCode
+	}
+	for _, file := range []string{"catalog-info.yaml", "missing.yaml"} {
+		if code := get("POST", "/api/catalog/locations", `{"type":"url","target":"`+authed+`/`+file+`"}`); code != 201 {
+			t.Fatalf("register %s: %d %s", file, code, answers.String())
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(answers.String(), `"name":"payments"`) || !strings.Contains(s.stderr.String(), "location refresh failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the locations were not read within 30s\n%s", s.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+		get("GET", "/api/catalog/entities/by-query?filter=kind=component", "")
+	}
+	get("GET", "/api/catalog/locations", "")
+	get("GET", "/api/catalog/entities/by-name/component/default/payments", "")
+	get("POST", "/api/catalog/locations?dryRun=true", `{"type":"url","target":"`+authed+`/missing.yaml"}`)
+	if strings.Contains(answers.String(), srv.Token) {
+		t.Errorf("an API answer carries the token:\n%s", answers.String())
+	}
+	if strings.Contains(s.stderr.String(), srv.Token) {
+		t.Errorf("the log carries the token:\n%s", s.stderr)
+	}
+	if !strings.Contains(answers.String(), srv.RepoURL("shop")+"/catalog-info.yaml") {
+		t.Errorf("the answers do not show the target without its user info:\n%s", answers.String())
 	}
 }

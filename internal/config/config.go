@@ -71,7 +71,7 @@ func Load(command string, args []string, getenv func(string) string) (Config, []
 	if err != nil {
 		return Config{}, nil, err
 	}
-	l := loader{origins: map[string]origin{}}
+	l := loader{origins: map[string]origin{}, getenv: getenv}
 	if err := l.defaults(); err != nil {
 		return Config{}, nil, err
 	}
@@ -151,7 +151,8 @@ type loader struct {
 	origins map[string]origin
 	// root is the config file's YAML tree, for the lines of provisioning
 	// settings.
-	root *yaml.Node
+	root   *yaml.Node
+	getenv func(string) string
 }
 
 // defaults sets every setting to its default, the one step that does.

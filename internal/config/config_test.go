@@ -300,3 +300,38 @@ func TestLoadConfigCatalogSection(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadConfigIntegrations(t *testing.T) {
+	file := writeConfig(t, `integrations:
+  github:
+    - host: github.com
+      token: ${GITHUB_TOKEN}
+  git:
+    - {host: "git.internal:8443", username: bot, password: plain}
+`)
+	c, err := LoadNoArgs("serve", []string{"--config", file}, envOf(map[string]string{"GITHUB_TOKEN": "ghp_secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := catalog.Integrations{GitHub: []catalog.Integration{{Host: "github.com", Token: "ghp_secret"}},
+		Git: []catalog.Integration{{Host: "git.internal:8443", Username: "bot", Password: "plain"}}}
+	if !reflect.DeepEqual(c.Catalog.Integrations, want) {
+		t.Errorf("integrations = %+v", c.Catalog.Integrations)
+	}
+	for _, tt := range []struct {
+		name, file string
+		says       string
+	}{
+		{"unset variable", "integrations:\n  github:\n    - host: github.com\n      token: ${NOPE}\n", "the variable NOPE is not set"},
+		{"github without token", "integrations:\n  github:\n    - {host: github.com}\n", "a github integration needs a token"},
+		{"git without credentials", "integrations:\n  git:\n    - {host: git.internal}\n", "give a token, or a username and a password"},
+		{"unknown key", "integrations:\n  github:\n    - {host: github.com, tokn: x}\n", "tokn is not an integration setting"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadNoArgs("serve", []string{"--config", writeConfig(t, tt.file)}, envOf(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.says) || strings.Contains(err.Error(), "ghp_secret") {
+				t.Errorf("err = %v, want it to say %q", err, tt.says)
+			}
+		})
+	}
+}

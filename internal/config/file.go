@@ -22,6 +22,7 @@ import (
 const (
 	provisioningKey = "provisioning"
 	catalogKey      = "catalog"
+	integrationsKey = "integrations"
 )
 
 // maxFileBytes bounds the config file; a real one is a few kilobytes.
@@ -53,12 +54,12 @@ func (l *loader) file(path string) error {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i], root.Content[i+1]
 		at := origin{field: path + ": " + key.Value, line: key.Line}
-		if key.Value == provisioningKey || key.Value == catalogKey {
+		if key.Value == provisioningKey || key.Value == catalogKey || key.Value == integrationsKey {
 			continue // decoded with their types below
 		}
 		s, ok := settingNamed(key.Value)
 		if !ok || s.name == configSetting {
-			return invalidSetting(at, fmt.Errorf("unknown setting; known: %s, %s, %s", fileKeys(), catalogKey, provisioningKey))
+			return invalidSetting(at, fmt.Errorf("unknown setting; known: %s, %s, %s, %s", fileKeys(), catalogKey, integrationsKey, provisioningKey))
 		}
 		if val.Kind != yaml.ScalarNode {
 			return invalidSetting(origin{field: at.field, line: val.Line}, errors.New("want a single value"))
@@ -67,7 +68,32 @@ func (l *loader) file(path string) error {
 			return err
 		}
 	}
-	return decodeSections(&l.c, path, data)
+	if err := decodeSections(&l.c, path, data); err != nil {
+		return err
+	}
+	return l.expandSecrets()
+}
+
+// expandSecrets replaces ${NAME} in integration credentials with the
+// variable NAME, so secrets need not be written in the file.
+func (l *loader) expandSecrets() error {
+	in := &l.c.Catalog.Integrations
+	for provider, list := range map[string][]catalog.Integration{"github": in.GitHub, "gitlab": in.GitLab, "gitea": in.Gitea, "git": in.Git} {
+		for i := range list {
+			for name, v := range map[string]*string{"token": &list[i].Token, "username": &list[i].Username, "password": &list[i].Password} {
+				ref, ok := strings.CutPrefix(*v, "${")
+				if !ok || !strings.HasSuffix(ref, "}") {
+					continue
+				}
+				variable := strings.TrimSuffix(ref, "}")
+				if *v = l.getenv(variable); *v == "" {
+					field := fmt.Sprintf("%s.%s[%d].%s", integrationsKey, provider, i, name)
+					return invalidSetting(origin{field: l.c.File + ": " + field, line: lineOf(l.root, field)}, fmt.Errorf("the variable %s is not set", variable))
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func readFile(path string) ([]byte, error) {
@@ -97,11 +123,13 @@ type catalogSection struct {
 // like the flat settings.
 func decodeSections(c *Config, path string, data []byte) error {
 	var file struct {
-		Provisioning *provision.Settings `yaml:"provisioning"`
-		Catalog      catalogSection      `yaml:"catalog"`
-		Rest         map[string]any      `yaml:",inline"` // the flat settings, checked elsewhere
+		Provisioning *provision.Settings   `yaml:"provisioning"`
+		Catalog      catalogSection        `yaml:"catalog"`
+		Integrations *catalog.Integrations `yaml:"integrations"`
+		Rest         map[string]any        `yaml:",inline"` // the flat settings, checked elsewhere
 	}
 	file.Provisioning = &c.Provisioning
+	file.Integrations = &c.Catalog.Integrations
 	file.Catalog = catalogSection{Reading: &c.Catalog.Reading, Rules: &c.Catalog.Rules}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -132,11 +160,14 @@ func yamlDetail(field, msg string) paved.Detail {
 		d.Reason = m[2]
 	}
 	if i := strings.Index(d.Reason, " not found in type "); i > 0 {
-		section := provisioningKey
-		if strings.HasPrefix(d.Reason[i+len(" not found in type "):], "catalog.") {
-			section = catalogKey
+		section := "a " + provisioningKey
+		switch typ := d.Reason[i+len(" not found in type "):]; {
+		case strings.HasPrefix(typ, "catalog.Integration"):
+			section = "an integration"
+		case strings.HasPrefix(typ, "catalog."):
+			section = "a " + catalogKey
 		}
-		d.Reason = d.Reason[:i] + " is not a " + section + " setting"
+		d.Reason = d.Reason[:i] + " is not " + section + " setting"
 	}
 	return d
 }
