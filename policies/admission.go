@@ -103,6 +103,11 @@ type Admitter struct {
 	// FailOpen allows a request whose evaluation failed or timed out;
 	// otherwise it is denied. It matches the webhook's failurePolicy.
 	FailOpen bool
+	// FailClosedAbove is the review size (bytes) above which a failed or
+	// timed-out evaluation denies whatever FailOpen says: a huge object
+	// must not be admitted because it was too big to judge in time.
+	// Zero disables it.
+	FailClosedAbove int
 	Log      *slog.Logger
 }
 
@@ -156,7 +161,7 @@ func (a *Admitter) Admit(ctx context.Context, r *Review) AdmissionResponse {
 	cancel()
 	d.Duration = time.Since(start)
 	if err != nil {
-		resp = a.failed(resp, &d, err)
+		resp = a.failed(resp, &d, err, len(r.Body))
 	} else {
 		o := Verdict(violations, snap.Revision)
 		d.Violations, d.Allowed = violations, o.Allowed
@@ -179,13 +184,19 @@ func (a *Admitter) Admit(ctx context.Context, r *Review) AdmissionResponse {
 
 // failed applies the failure behaviour to an evaluation that did not
 // finish.
-func (a *Admitter) failed(resp AdmissionResponse, d *Decision, err error) AdmissionResponse {
+func (a *Admitter) failed(resp AdmissionResponse, d *Decision, err error, size int) AdmissionResponse {
 	reason := "policy evaluation failed"
 	if errors.Is(err, context.DeadlineExceeded) || d.Duration >= a.Timeout {
 		reason = fmt.Sprintf("policy evaluation did not finish within %s", a.Timeout)
 	}
 	d.Error = reason + ": " + err.Error()
 	a.Log.Error("admission: "+reason, "decision_id", d.ID, "kind", d.Kind, "namespace", d.Namespace, "name", d.Name, "err", err)
+	if a.FailClosedAbove > 0 && size > a.FailClosedAbove {
+		d.Allowed, resp.Allowed = false, false
+		resp.Message = fmt.Sprintf("Paved: %s; the review is %d bytes, over the %d above which an undecided object is denied whatever the failure policy (decision %s)",
+			reason, size, a.FailClosedAbove, d.ID)
+		return resp
+	}
 	if a.FailOpen {
 		d.Allowed, resp.Allowed = true, true
 		resp.Warnings = []string{Truncate(fmt.Sprintf("Paved: %s; allowed by failure policy Ignore (decision %s)", reason, d.ID), maxWarning)}

@@ -25,6 +25,10 @@ type Options struct {
 	// ExemptNamespaces are not judged at admission
 	// (policy-exempt-namespaces).
 	ExemptNamespaces []string
+	// FailClosedAbove is the review size (bytes) above which an undecided
+	// review is denied even with failure policy Ignore
+	// (policy-fail-closed-above).
+	FailClosedAbove int
 }
 
 // Validate checks the options. Details name the settings
@@ -35,6 +39,9 @@ func (o Options) Validate() error {
 	d.PositiveDuration("policy-sync-interval", o.SyncInterval)
 	d.PositiveDuration("policy-decision-retention", o.DecisionRetention)
 	d.PositiveDuration("policy-audit-interval", o.AuditInterval)
+	if o.FailClosedAbove < 0 {
+		d.Add("policy-fail-closed-above", "%d is not a size in bytes (0 turns it off)", o.FailClosedAbove)
+	}
 	if o.DecisionQueue < 1 {
 		d.Add("policy-decision-queue", "%d is not a positive number", o.DecisionQueue)
 	}

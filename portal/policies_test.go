@@ -347,6 +347,33 @@ func TestAdmissionDeadline(t *testing.T) {
 	}
 }
 
+// A review too big to be decided in time is denied whatever the failure
+// policy: size must not buy admission.
+func TestAdmissionDeadlineOnBigObjectsFailsClosed(t *testing.T) {
+	slow := map[string]any{"modules": map[string]string{"slow.rego": "# METADATA\n# title: Slow\n# custom:\n#   targets: [admission]\npackage paved.policies.slow\n\n" +
+		"violation contains \"never\" if {\n\tcount([x | some x in numbers.range(1, 50000000); x == 0]) > 0\n}\n"}}
+	s := newPolicyServer(t, database.SQLite, func(a *policies.Admitter) {
+		a.Timeout, a.FailOpen, a.FailClosedAbove = 5*time.Millisecond, true, 4096
+	})
+	call(t, s, "POST", "/api/policies/sets/default/versions", slow, 201)
+	if _, err := s.mgr.Store.SetActive(context.Background(), "default", 2, "activate"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.mgr.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	small := do(t, s.webhook, "POST", "/admission/validate", strings.NewReader(admissionReview("s", "CREATE", "team-a", false, deployment("web", "a:1"))))
+	if !strings.Contains(small.Body.String(), `"allowed":true`) {
+		t.Fatalf("small object under Ignore: %s", small.Body)
+	}
+	big := deployment("big", "a:1")
+	big["padding"] = strings.Repeat("x", 8192)
+	rec := do(t, s.webhook, "POST", "/admission/validate", strings.NewReader(admissionReview("b", "CREATE", "team-a", false, big)))
+	if body := rec.Body.String(); !strings.Contains(body, `"allowed":false`) || !strings.Contains(body, "over the 4096 above which an undecided object is denied") {
+		t.Fatalf("big object under Ignore: %s", body)
+	}
+}
+
 // A preview replays logged reviews against a version and reports what it
 // would newly deny or allow.
 func TestPolicyPreview(t *testing.T) {

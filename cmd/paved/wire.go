@@ -109,7 +109,7 @@ func newPolicies(db *database.DB, cfg config.Config, restCfg *rest.Config, log *
 		exempt[ns] = true
 	}
 	admitter := &policies.Admitter{Engine: mgr.Engine, Decisions: decisions, Exempt: exempt,
-		Timeout: cfg.Policies.EvalTimeout, FailOpen: cfg.Webhook.FailOpen(), Log: plog}
+		Timeout: cfg.Policies.EvalTimeout, FailOpen: cfg.Webhook.FailOpen(), FailClosedAbove: cfg.Policies.FailClosedAbove, Log: plog}
 	pol := portal.Policies{Manager: mgr, Decisions: decisions, Admitter: admitter, EvalTimeout: cfg.Policies.EvalTimeout}
 	if restCfg != nil {
 		live, err := policies.NewClusterObjects(restCfg, exempt)

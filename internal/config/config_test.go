@@ -35,7 +35,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Log:      logging.Options{Format: "auto", Level: slog.LevelInfo},
 		HTTP:     portal.Options{ShutdownTimeout: 30 * time.Second},
 		Catalog:  catalog.Options{RefreshInterval: 5 * time.Minute},
-		Policies: policies.Options{EvalTimeout: time.Second, SyncInterval: time.Second, DecisionRetention: 168 * time.Hour, DecisionQueue: 10000, AuditInterval: 10 * time.Minute, ExemptNamespaces: []string{"kube-system"}},
+		Policies: policies.Options{EvalTimeout: time.Second, SyncInterval: time.Second, DecisionRetention: 168 * time.Hour, DecisionQueue: 10000, AuditInterval: 10 * time.Minute, ExemptNamespaces: []string{"kube-system"}, FailClosedAbove: 256 << 10},
 		Webhook:  webhook.Options{FailurePolicy: "Ignore"},
 		// The provisioning section's defaults are provision's; with mesh
 		// none, loading must add no mesh namespaces and keep every

@@ -69,6 +69,8 @@ var settings = []setting{
 		list(func(c *Config) *[]string { return &c.Policies.ExemptNamespaces })},
 	{"policy-eval-timeout", "1s", "deadline of one admission evaluation; past it the webhook failure policy applies",
 		duration(func(c *Config) *time.Duration { return &c.Policies.EvalTimeout })},
+	{"policy-fail-closed-above", "262144", "review size in bytes above which an admission review that cannot be decided in time is denied whatever --webhook-failure-policy says (0 turns this off)",
+		integer(func(c *Config) *int { return &c.Policies.FailClosedAbove })},
 	{"policy-sync-interval", "1s", "how often each replica checks the database for a newly activated policy version",
 		duration(func(c *Config) *time.Duration { return &c.Policies.SyncInterval })},
 	{"policy-decision-retention", "168h", "how long policy decisions are kept in the decision log",
