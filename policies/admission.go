@@ -108,7 +108,7 @@ type Admitter struct {
 	// must not be admitted because it was too big to judge in time.
 	// Zero disables it.
 	FailClosedAbove int
-	Log      *slog.Logger
+	Log             *slog.Logger
 }
 
 // Skip says why a review was allowed without evaluating it.
