@@ -260,4 +260,25 @@ func TestActivationGate(t *testing.T) {
 	if _, err := m.TestVersion(ctx, "default", v); err == nil || !strings.Contains(err.Error(), "did not finish within 200ms") {
 		t.Fatalf("POST .../test of slow tests: %v", err)
 	}
+	m.TestTimeout = 0
+
+	// A version that decides too slowly is refused: the sample reviews
+	// take it over the latency budget.
+	sluggish := smallSet("x is forbidden", "")
+	sluggish.Modules["no_x/policy.rego"] += "\nviolation contains \"slow\" if {\n\tcount([y | some y in numbers.range(1, 400000); y < 0]) > 0\n}\n"
+	v, err = m.CreateVersion(ctx, "default", sluggish, "sluggish")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Activate(ctx, "default", v, "activate")
+	if paved.ErrorCode(err) != paved.CodeUnprocessable || !strings.Contains(err.Error(), "at p99, over the budget of 5ms") {
+		t.Fatalf("a slow version: %v, want refused over the latency budget", err)
+	}
+	// The same version passes a budget it meets, and the answer carries
+	// the preview with the candidate's p99.
+	m.LatencyBudget = time.Minute
+	a, err := m.Activate(ctx, "default", v, "activate")
+	if err != nil || a.ActiveVersion != v || a.Preview.Against != "default@1" || a.Preview.CandidateP99 != 0 {
+		t.Fatalf("activation = %+v, %v", a, err)
+	}
 }

@@ -27,6 +27,13 @@ type Manager struct {
 	// TestTimeout bounds a whole test run of a version (MaxTestRun when
 	// zero).
 	TestTimeout time.Duration
+	// LatencyBudget is the p99 within which a version must decide the
+	// sample and recent reviews to be activated (DefaultLatencyBudget
+	// when zero).
+	LatencyBudget time.Duration
+	// Live lists cluster objects for the preview an activation reports;
+	// nil without a cluster.
+	Live ObjectLister
 
 	// syncMu serialises Sync, so a local activation and the poller do not
 	// compile the same version twice or install out of order.
@@ -36,6 +43,14 @@ type Manager struct {
 	// activated is the version this replica just compiled and activated,
 	// so the Sync that installs it does not compile it again.
 	activated atomic.Pointer[Loaded]
+}
+
+// latencyBudget is LatencyBudget, or DefaultLatencyBudget when unset.
+func (m *Manager) latencyBudget() time.Duration {
+	if m.LatencyBudget > 0 {
+		return m.LatencyBudget
+	}
+	return DefaultLatencyBudget
 }
 
 // testTimeout is TestTimeout, or MaxTestRun when unset.
@@ -130,36 +145,67 @@ func (m *Manager) CreateVersion(ctx context.Context, set string, src Source, mes
 	return m.Store.CreateVersion(ctx, set, src, message)
 }
 
-// Activate compiles version of set, runs all its tests and, when both
-// succeed, makes it the active version here at once and on every replica
-// at its next sync. action is "activate" or "rollback".
-func (m *Manager) Activate(ctx context.Context, set string, version int, action string) (SetState, error) {
+// DefaultLatencyBudget is the p99 decision time an activated version
+// must meet; the admission webhook's own target is 2 ms at 1,000
+// reviews/s, and a version several times slower would eat the
+// evaluation deadline.
+const DefaultLatencyBudget = 5 * time.Millisecond
+
+// previewSamples is how many logged reviews an activation replays.
+const previewSamples = 200
+
+// Activated is what an activation did: the set's new state, and the
+// preview of what it changed against the version active until then.
+type Activated struct {
+	SetState
+	Preview Preview `json:"preview"`
+}
+
+// Activate compiles version of set, runs all its tests (which must cover
+// every module), previews it against recent reviews and live objects and
+// checks it decides them and the sample reviews within the latency
+// budget; when all of that holds, it makes the version active here at
+// once and on every replica at its next sync. action is "activate" or
+// "rollback".
+func (m *Manager) Activate(ctx context.Context, set string, version int, action string) (Activated, error) {
 	v, err := m.Store.Version(ctx, set, version)
 	if err != nil {
-		return SetState{}, err
+		return Activated{}, err
 	}
 	what := fmt.Sprintf("%s@%d", set, version)
 	compiled, err := compileOrRefuse(ctx, v.Source, what)
 	if err != nil {
-		return SetState{}, err
+		return Activated{}, err
 	}
 	results, err := testWithin(ctx, v.Source, m.testTimeout())
 	if err != nil {
-		return SetState{}, err
+		return Activated{}, err
 	}
 	if failed := Failed(results); len(failed) > 0 {
-		return SetState{}, &RefusedError{Message: fmt.Sprintf("%s was not activated: %s", what, Summary(results)), FailedTests: failed}
+		return Activated{}, &RefusedError{Message: fmt.Sprintf("%s was not activated: %s", what, Summary(results)), FailedTests: failed}
 	}
 	if untested := Untested(v.Source, results); len(untested) > 0 {
-		return SetState{}, &RefusedError{Message: fmt.Sprintf("%s was not activated: every policy module needs tests; none cover %s", what, strings.Join(untested, ", "))}
+		return Activated{}, &RefusedError{Message: fmt.Sprintf("%s was not activated: every policy module needs tests; none cover %s", what, strings.Join(untested, ", "))}
+	}
+	preview, err := m.preview(ctx, compiled, set, version, previewSamples, m.Live)
+	if err != nil {
+		return Activated{}, err
+	}
+	samples, err := sampleLatencies(ctx, compiled)
+	if err != nil {
+		return Activated{}, err
+	}
+	if p99, budget := percentile(append(samples, preview.durations...), 0.99), m.latencyBudget(); p99 > budget {
+		return Activated{}, &RefusedError{Message: fmt.Sprintf("%s was not activated: it decides reviews in %s at p99, over the budget of %s", what, p99.Round(10*time.Microsecond), budget)}
 	}
 	state, err := m.Store.SetActive(ctx, set, version, action)
 	if err != nil {
-		return SetState{}, err
+		return Activated{}, err
 	}
-	m.Log.Info("policy version activated", "set", set, "version", version, "action", action, "tests", len(results))
+	m.Log.Info("policy version activated", "set", set, "version", version, "action", action, "tests", len(results),
+		"newly_denied", len(preview.NewlyDenied), "newly_allowed", len(preview.NewlyAllowed))
 	m.activated.Store(&Loaded{Set: set, Version: version, Compiled: compiled})
-	return state, m.Sync(ctx)
+	return Activated{SetState: state, Preview: preview}, m.Sync(ctx)
 }
 
 // TestVersion runs a stored version's tests.

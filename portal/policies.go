@@ -209,26 +209,14 @@ func (s *Server) activatePolicyVersion(c echo.Context) error {
 	return s.activate(c, m, n, "activate")
 }
 
-// activation is the answer of activate and rollback: the set's new state
-// and what changed for recent reviews and live objects, previewed against
-// the version that was active until then.
-type activation struct {
-	policies.SetState
-	Preview policies.Preview `json:"preview"`
-}
-
-// activate previews version n against the active one, then activates it.
+// activate activates version n; the answer is the set's new state and
+// the preview of what the activation changed.
 func (s *Server) activate(c echo.Context, m *policies.Manager, n int, action string) error {
-	ctx := c.Request().Context()
-	p, err := m.Preview(ctx, c.Param("set"), n, defaultPreviewSamples, s.policies.Live)
+	a, err := m.Activate(c.Request().Context(), c.Param("set"), n, action)
 	if err != nil {
 		return err
 	}
-	state, err := m.Activate(ctx, c.Param("set"), n, action)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, activation{SetState: state, Preview: p})
+	return c.JSON(http.StatusOK, a)
 }
 
 func (s *Server) rollbackPolicySet(c echo.Context) error {

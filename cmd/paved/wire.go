@@ -102,23 +102,23 @@ func every(interval time.Duration, args river.JobArgs) *river.PeriodicJob {
 func newPolicies(db *database.DB, cfg config.Config, restCfg *rest.Config, log *slog.Logger) (portal.Policies, error) {
 	store := policies.NewStore(db)
 	plog := log.With("component", "policies")
-	mgr := &policies.Manager{Store: store, Engine: policies.NewEngine(), Log: plog}
-	decisions := policies.NewDecisionLog(store, plog, cfg.Policies.DecisionQueue, cfg.Policies.DecisionRetention)
 	exempt := map[string]bool{}
 	for _, ns := range cfg.ExemptNamespaces() {
 		exempt[ns] = true
 	}
+	var live policies.ObjectLister
+	if restCfg != nil {
+		objs, err := policies.NewClusterObjects(restCfg, exempt)
+		if err != nil {
+			return portal.Policies{}, err
+		}
+		live = objs
+	}
+	mgr := &policies.Manager{Store: store, Engine: policies.NewEngine(), Live: live, Log: plog}
+	decisions := policies.NewDecisionLog(store, plog, cfg.Policies.DecisionQueue, cfg.Policies.DecisionRetention)
 	admitter := &policies.Admitter{Engine: mgr.Engine, Decisions: decisions, Exempt: exempt,
 		Timeout: cfg.Policies.EvalTimeout, FailOpen: cfg.Webhook.FailOpen(), FailClosedAbove: cfg.Policies.FailClosedAbove, Log: plog}
-	pol := portal.Policies{Manager: mgr, Decisions: decisions, Admitter: admitter, EvalTimeout: cfg.Policies.EvalTimeout}
-	if restCfg != nil {
-		live, err := policies.NewClusterObjects(restCfg, exempt)
-		if err != nil {
-			return pol, err
-		}
-		pol.Live = live
-	}
-	return pol, nil
+	return portal.Policies{Manager: mgr, Decisions: decisions, Admitter: admitter, Live: live, EvalTimeout: cfg.Policies.EvalTimeout}, nil
 }
 
 // newProvisioning connects the default cluster (restCfg, nil for none)
