@@ -317,14 +317,16 @@ func counterValue(t *testing.T, s *Server, series string) float64 {
 	return 0
 }
 
+// slowSet is a policy set whose one policy takes seconds to decide.
+var slowSet = map[string]any{"modules": map[string]string{"slow.rego": "# METADATA\n# title: Slow\n# custom:\n#   targets: [admission]\npackage paved.policies.slow\n\n" +
+	"violation contains \"never\" if {\n\tcount([x | some x in numbers.range(1, 50000000); x == 0]) > 0\n}\n"}}
+
 // An evaluation past its deadline gets the configured failure behaviour.
 func TestAdmissionDeadline(t *testing.T) {
-	slow := map[string]any{"modules": map[string]string{"slow.rego": "# METADATA\n# title: Slow\n# custom:\n#   targets: [admission]\npackage paved.policies.slow\n\n" +
-		"violation contains \"never\" if {\n\tcount([x | some x in numbers.range(1, 50000000); x == 0]) > 0\n}\n"}}
 	for _, policy := range []string{"Ignore", "Fail"} {
 		t.Run(policy, func(t *testing.T) {
 			s := newPolicyServer(t, database.SQLite, func(a *policies.Admitter) { a.Timeout, a.FailOpen = 5*time.Millisecond, policy == "Ignore" })
-			call(t, s, "POST", "/api/policies/sets/default/versions", slow, 201)
+			call(t, s, "POST", "/api/policies/sets/default/versions", slowSet, 201)
 			if _, err := s.mgr.Store.SetActive(context.Background(), "default", 2, "activate"); err != nil { // no tests to run
 				t.Fatal(err)
 			}
@@ -350,12 +352,10 @@ func TestAdmissionDeadline(t *testing.T) {
 // A review too big to be decided in time is denied whatever the failure
 // policy: size must not buy admission.
 func TestAdmissionDeadlineOnBigObjectsFailsClosed(t *testing.T) {
-	slow := map[string]any{"modules": map[string]string{"slow.rego": "# METADATA\n# title: Slow\n# custom:\n#   targets: [admission]\npackage paved.policies.slow\n\n" +
-		"violation contains \"never\" if {\n\tcount([x | some x in numbers.range(1, 50000000); x == 0]) > 0\n}\n"}}
 	s := newPolicyServer(t, database.SQLite, func(a *policies.Admitter) {
 		a.Timeout, a.FailOpen, a.FailClosedAbove = 5*time.Millisecond, true, 4096
 	})
-	call(t, s, "POST", "/api/policies/sets/default/versions", slow, 201)
+	call(t, s, "POST", "/api/policies/sets/default/versions", slowSet, 201)
 	if _, err := s.mgr.Store.SetActive(context.Background(), "default", 2, "activate"); err != nil {
 		t.Fatal(err)
 	}
