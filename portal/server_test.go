@@ -334,3 +334,18 @@ func TestCancelledRequestIsNotAServerError(t *testing.T) {
 		t.Errorf("499s counted = %v, want 1", n)
 	}
 }
+
+// Deeply nested JSON is refused with a 400, on the API and at the webhook,
+// instead of exhausting the stack.
+func TestDeeplyNestedJSONIsRefused(t *testing.T) {
+	s := newPolicyServer(t, database.SQLite, nil)
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	rec := do(t, s, "POST", "/api/policies/evaluate", strings.NewReader(`{"target":"admission","input":{"request":`+deep+`}}`), "Content-Type", "application/json")
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("evaluate with 100,000 nested arrays = %d %s", rec.Code, rec.Body)
+	}
+	rec = do(t, s.webhook, "POST", "/admission/validate", strings.NewReader(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":`+deep+`}}`))
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("review with 100,000 nested arrays = %d %s", rec.Code, rec.Body)
+	}
+}
