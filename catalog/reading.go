@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -207,7 +208,7 @@ func (p *Policy) checkURL(u *url.URL) error {
 // a rule without a port allows every port.
 func hostMatches(rule, hostPort, hostname string) bool {
 	target := hostname
-	if strings.Contains(rule, ":") && !strings.HasPrefix(rule, "[") || strings.HasPrefix(rule, "[") && strings.Contains(rule, "]:") {
+	if _, _, err := net.SplitHostPort(rule); err == nil {
 		target = hostPort
 	}
 	if suffix, ok := strings.CutPrefix(rule, "*."); ok {

@@ -231,6 +231,13 @@ func TestCheckTargetNamesTheRule(t *testing.T) {
 	if err := policy(catalog.ReadingRules{Allow: []catalog.ReadAllow{{Host: "*.example.com"}}}).CheckTarget("https://example.com.evil.io/x.yaml"); err == nil {
 		t.Error("a look-alike host passed the wildcard")
 	}
+	withPort := policy(catalog.ReadingRules{Allow: []catalog.ReadAllow{{Host: "git.example.com:8443"}}})
+	if err := withPort.CheckTarget("https://git.example.com:8443/x.yaml"); err != nil {
+		t.Errorf("host:port rule, same port: %v", err)
+	}
+	if err := withPort.CheckTarget("https://git.example.com/x.yaml"); err == nil {
+		t.Error("a host:port rule allowed another port")
+	}
 	if err := policy(catalog.ReadingRules{}).CheckTarget("ftp://example.com/x"); paved.ErrorCode(err) != paved.CodeForbidden {
 		t.Errorf("ftp: %v", err)
 	}
