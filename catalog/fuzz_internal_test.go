@@ -22,14 +22,21 @@ func FuzzPlaceholderTarget(f *testing.F) {
 		if p.CheckTarget(target) != nil {
 			return
 		}
-		switch {
-		case !strings.Contains(target, "://"):
-			abs, _ := filepath.Abs(target)
+		inside := func(path string) {
+			abs, _ := filepath.Abs(path)
 			if !strings.HasPrefix(abs, "/srv/catalog/") && abs != "/srv/catalog" {
 				t.Fatalf("%q from %q resolved to %q, outside the allowed directory, and was allowed", ref, base, abs)
 			}
+		}
+		switch {
+		case !strings.Contains(target, "://"):
+			inside(target)
 		case strings.HasPrefix(target, "file://"):
-			// checkFile was given the URL's path; it passed, so it is inside.
+			u, err := url.Parse(target)
+			if err != nil {
+				t.Fatalf("%q was allowed but does not parse: %v", target, err)
+			}
+			inside(u.Path)
 		default:
 			u, err := url.Parse(target)
 			if err != nil || !strings.EqualFold(u.Hostname(), "docs.example.com") || !strings.HasPrefix(filepathSlashClean(u.Path), "/catalog/") {

@@ -18,8 +18,6 @@ type Policies struct {
 	Manager   *policies.Manager
 	Decisions *policies.DecisionLog
 	Admitter  *policies.Admitter
-	// Live lists cluster objects for previews; nil without a cluster.
-	Live policies.ObjectLister
 	// EvalTimeout bounds an evaluation asked for through the API.
 	EvalTimeout time.Duration
 }
@@ -194,7 +192,7 @@ func (s *Server) previewPolicyVersion(c echo.Context) error {
 		}
 		samples = *body.Samples
 	}
-	p, err := m.Preview(c.Request().Context(), c.Param("set"), n, samples, s.policies.Live)
+	p, err := m.Preview(c.Request().Context(), c.Param("set"), n, samples, m.Live)
 	if err != nil {
 		return err
 	}
@@ -365,7 +363,7 @@ func (s *Server) policyAudit(c echo.Context) error {
 		return err
 	}
 	out := auditAnswer{AuditReport: rep}
-	if s.policies.Live == nil {
+	if m.Live == nil {
 		out.Cluster = "not configured: set --kubeconfig (or run in a pod) to audit live objects"
 	}
 	return c.JSON(http.StatusOK, out)

@@ -54,8 +54,8 @@ func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*service
 		return nil, err
 	}
 	workers, periodic := catalogJobs(cat)
-	if pol.Live != nil {
-		auditor := &policies.Auditor{Store: pol.Manager.Store, Engine: pol.Manager.Engine, Objects: pol.Live, Log: log.With("component", "audit")}
+	if live := pol.Manager.Live; live != nil {
+		auditor := &policies.Auditor{Store: pol.Manager.Store, Engine: pol.Manager.Engine, Objects: live, Log: log.With("component", "audit")}
 		river.AddWorker(workers, &policies.AuditWorker{Auditor: auditor})
 		periodic = append(periodic, every(cfg.Policies.AuditInterval, policies.AuditArgs{}))
 	}
@@ -98,7 +98,7 @@ func every(interval time.Duration, args river.JobArgs) *river.PeriodicJob {
 }
 
 // newPolicies builds the policy engine, its decision log and the admitter;
-// Live is set when a cluster is configured.
+// the manager lists live objects when a cluster is configured.
 func newPolicies(db *database.DB, cfg config.Config, restCfg *rest.Config, log *slog.Logger) (portal.Policies, error) {
 	store := policies.NewStore(db)
 	plog := log.With("component", "policies")
@@ -118,7 +118,7 @@ func newPolicies(db *database.DB, cfg config.Config, restCfg *rest.Config, log *
 	decisions := policies.NewDecisionLog(store, plog, cfg.Policies.DecisionQueue, cfg.Policies.DecisionRetention)
 	admitter := &policies.Admitter{Engine: mgr.Engine, Decisions: decisions, Exempt: exempt,
 		Timeout: cfg.Policies.EvalTimeout, FailOpen: cfg.Webhook.FailOpen(), FailClosedAbove: cfg.Policies.FailClosedAbove, Log: plog}
-	return portal.Policies{Manager: mgr, Decisions: decisions, Admitter: admitter, Live: live, EvalTimeout: cfg.Policies.EvalTimeout}, nil
+	return portal.Policies{Manager: mgr, Decisions: decisions, Admitter: admitter, EvalTimeout: cfg.Policies.EvalTimeout}, nil
 }
 
 // newProvisioning connects the default cluster (restCfg, nil for none)

@@ -78,7 +78,7 @@ func (l *loader) file(path string) error {
 // variable NAME, so secrets need not be written in the file.
 func (l *loader) expandSecrets() error {
 	in := &l.c.Catalog.Integrations
-	for provider, list := range map[string][]catalog.Integration{"github": in.GitHub, "gitlab": in.GitLab, "gitea": in.Gitea, "git": in.Git} {
+	for provider, list := range in.All() {
 		for i := range list {
 			for name, v := range map[string]*string{"token": &list[i].Token, "username": &list[i].Username, "password": &list[i].Password} {
 				ref, ok := strings.CutPrefix(*v, "${")
