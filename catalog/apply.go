@@ -43,22 +43,59 @@ type ApplyOptions struct {
 	DeleteOrphans bool
 }
 
+// Emission is one entity a location emitted and the file it came from.
+type Emission struct {
+	Entity Raw
+	// Source is its backstage.io/managed-by-location; empty, the location.
+	Source string
+}
+
+// emissions yields what a location emitted in batches of at most size.
+type emissions func(size int, fn func([]Emission) error) error
+
 // ApplyLocation makes the catalog reflect what loc emitted, in one
 // transaction: new entities are added, changed ones updated (unchanged
 // content is skipped by hash), ones that loc no longer emits are orphaned or
 // deleted, and entities claimed by another location are left to it and
 // reported as conflicts.
 func (s *Store) ApplyLocation(ctx context.Context, loc *Location, em Emitted, opts ApplyOptions) (ApplyResult, error) {
+	return s.applyEmissions(ctx, loc, em.batches, em.Failed, opts)
+}
+
+// batches yields the entities of em.
+func (em Emitted) batches(size int, fn func([]Emission) error) error {
+	for start := 0; start < len(em.Entities); start += size {
+		chunk := em.Entities[start:min(start+size, len(em.Entities))]
+		batch := make([]Emission, len(chunk))
+		for i, raw := range chunk {
+			batch[i] = Emission{raw, em.Sources[raw.Ref().String()]}
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyEmissions is ApplyLocation over entities that come in batches, so
+// that a location of any size is applied with bounded memory.
+func (s *Store) applyEmissions(ctx context.Context, loc *Location, each emissions, failed []FailedEntity, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		res, err = s.applyTx(tx, loc, em, opts)
+		res, err = s.applyTx(tx, loc, each, failed, opts)
 		return err
 	})
-	if err == nil && res.Added+res.Updated+res.Orphaned+res.Deleted >= analyzeAfter {
+	if err == nil && res.bulk() {
 		s.analyze(ctx)
 	}
 	return res, err
+}
+
+// bulk reports whether the apply was a bulk write: analyzeAfter or more
+// entities changed.
+func (r ApplyResult) bulk() bool {
+	return r.Added+r.Updated+r.Orphaned+r.Deleted >= analyzeAfter
 }
 
 // analyzeAfter is how many changed entities make an apply a bulk write,
@@ -78,38 +115,41 @@ func (s *Store) analyze(ctx context.Context) {
 	_ = s.db.WithContext(ctx).Exec("ANALYZE catalog_entities, catalog_search, catalog_relations").Error
 }
 
-// applyTx is ApplyLocation inside the caller's transaction.
-func (s *Store) applyTx(tx *gorm.DB, loc *Location, em Emitted, opts ApplyOptions) (ApplyResult, error) {
+// applyTx is applyEmissions inside the caller's transaction.
+func (s *Store) applyTx(tx *gorm.DB, loc *Location, each emissions, failed []FailedEntity, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
-	existing, err := s.entitiesByRef(tx, refsOf(em.Entities))
+	seen := map[string]bool{}
+	err := each(indexGroup, func(batch []Emission) error {
+		existing, err := s.entitiesByRef(tx, refsOf(batch))
+		if err != nil {
+			return err
+		}
+		var writes []pending
+		for _, e := range batch {
+			p, outcome := s.plan(e.Entity, loc, e.Source, existing, seen)
+			switch outcome {
+			case outcomeConflict:
+				res.Conflicts = append(res.Conflicts, e.Entity.Ref().String())
+				continue
+			case outcomeUnchanged:
+				res.Unchanged++
+				continue
+			case outcomeAdded:
+				res.Added++
+			case outcomeUpdated:
+				res.Updated++
+			}
+			writes = append(writes, p)
+		}
+		return writeEntities(tx, writes)
+	})
 	if err != nil {
 		return res, err
 	}
-	var writes []pending
-	seen := map[string]bool{}
-	for _, raw := range em.Entities {
-		p, outcome := s.plan(raw, loc, em.Sources[raw.Ref().String()], existing, seen)
-		switch outcome {
-		case outcomeConflict:
-			res.Conflicts = append(res.Conflicts, raw.Ref().String())
-			continue
-		case outcomeUnchanged:
-			res.Unchanged++
-			continue
-		case outcomeAdded:
-			res.Added++
-		case outcomeUpdated:
-			res.Updated++
-		}
-		writes = append(writes, p)
-	}
-	if err := writeEntities(tx, writes); err != nil {
+	if err := s.recordFailures(tx, loc, failed); err != nil {
 		return res, err
 	}
-	if err := s.recordFailures(tx, loc, em.Failed); err != nil {
-		return res, err
-	}
-	for _, f := range em.Failed {
+	for _, f := range failed {
 		seen[f.Ref.String()] = true // still emitted, only broken: not an orphan
 	}
 	err = s.orphan(tx, loc, seen, opts, &res)
@@ -171,10 +211,10 @@ func annotateLocation(raw Raw, loc *Location, source string) Raw {
 	return raw
 }
 
-func refsOf(raws []Raw) []string {
-	refs := make([]string, len(raws))
-	for i, r := range raws {
-		refs[i] = r.Ref().String()
+func refsOf(batch []Emission) []string {
+	refs := make([]string, len(batch))
+	for i, e := range batch {
+		refs[i] = e.Entity.Ref().String()
 	}
 	return refs
 }
@@ -185,7 +225,9 @@ func (s *Store) entitiesByRef(tx *gorm.DB, refs []string) (map[string]*entityRow
 	for start := 0; start < len(refs); start += batchSize {
 		var rows []*entityRow
 		chunk := refs[start:min(start+batchSize, len(refs))]
-		if err := tx.Where("ref IN ?", chunk).Find(&rows).Error; err != nil {
+		// Without the bodies: a write replaces them, and an unchanged
+		// entity is known by its hash.
+		if err := tx.Select(rowColumnsWithoutBody).Where("ref IN ?", chunk).Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("load entities: %w", err)
 		}
 		for _, r := range rows {
@@ -214,38 +256,81 @@ func (s *Store) recordFailures(tx *gorm.DB, loc *Location, failed []FailedEntity
 	return nil
 }
 
-// orphan marks (or deletes) the location's entities it did not emit now.
+// rowColumnsWithoutBody are the columns of catalog_entities but the body
+// and search text.
+var rowColumnsWithoutBody = []string{"id", "uid", "ref", "location_id", "etag", "hash", "orphan", "status", "created_at", "updated_at"}
+
+// orphan marks (or deletes) the location's entities it did not emit now,
+// a batch at a time.
 func (s *Store) orphan(tx *gorm.DB, loc *Location, seen map[string]bool, opts ApplyOptions, res *ApplyResult) error {
-	var rows []*entityRow
-	if err := tx.Where("location_id = ? AND orphan = ?", loc.ID, false).Find(&rows).Error; err != nil {
+	stale, err := s.notEmitted(tx, loc, seen)
+	if err != nil {
 		return err
 	}
-	var gone []pending
-	for _, r := range rows {
-		if seen[r.Ref] {
-			continue
-		}
+	for start := 0; start < len(stale); start += batchSize {
+		chunk := stale[start:min(start+batchSize, len(stale))]
 		if opts.DeleteOrphans {
-			if err := deleteEntities(tx, []int64{r.ID}); err != nil {
+			if err := deleteEntities(tx, chunk); err != nil {
 				return err
 			}
-			res.Deleted++
+			res.Deleted += len(chunk)
 			continue
 		}
-		var raw Raw
-		if err := json.Unmarshal([]byte(r.Body), &raw); err != nil {
-			return fmt.Errorf("decode %s: %w", r.Ref, err)
+		var rows []*entityRow
+		if err := tx.Where("id IN ?", chunk).Find(&rows).Error; err != nil {
+			return fmt.Errorf("load orphans: %w", err)
 		}
-		ann, _ := raw.Metadata()["annotations"].(map[string]any)
-		if ann == nil {
-			ann = map[string]any{}
-			raw.Metadata()["annotations"] = ann
+		gone := make([]pending, 0, len(rows))
+		for _, r := range rows {
+			p, err := s.orphaned(r)
+			if err != nil {
+				return err
+			}
+			gone = append(gone, p)
 		}
-		ann[AnnotationOrphan] = "true"
-		edges, _ := Edges(raw)
-		r.Orphan, r.Etag, r.UpdatedAt = true, newID(), s.Now()
-		gone = append(gone, pending{r, raw, edges})
-		res.Orphaned++
+		if err := writeEntities(tx, gone); err != nil {
+			return err
+		}
+		res.Orphaned += len(gone)
 	}
-	return writeEntities(tx, gone)
+	return nil
+}
+
+// notEmitted returns the ids of the location's entities that are not
+// orphans yet and that it did not emit now.
+func (s *Store) notEmitted(tx *gorm.DB, loc *Location, seen map[string]bool) ([]int64, error) {
+	rows, err := tx.Model(&entityRow{}).Select("id", "ref").Where("location_id = ? AND orphan = ?", loc.ID, false).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("load the location's entities: %w", err)
+	}
+	defer rows.Close()
+	var stale []int64
+	for rows.Next() {
+		var id int64
+		var ref string
+		if err := rows.Scan(&id, &ref); err != nil {
+			return nil, fmt.Errorf("load the location's entities: %w", err)
+		}
+		if !seen[ref] {
+			stale = append(stale, id)
+		}
+	}
+	return stale, rows.Err()
+}
+
+// orphaned is the write that marks a stored entity as an orphan.
+func (s *Store) orphaned(r *entityRow) (pending, error) {
+	var raw Raw
+	if err := json.Unmarshal([]byte(r.Body), &raw); err != nil {
+		return pending{}, fmt.Errorf("decode %s: %w", r.Ref, err)
+	}
+	ann, _ := raw.Metadata()["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		raw.Metadata()["annotations"] = ann
+	}
+	ann[AnnotationOrphan] = "true"
+	edges, _ := Edges(raw)
+	r.Orphan, r.Etag, r.UpdatedAt = true, newID(), s.Now()
+	return pending{r, raw, edges}, nil
 }

@@ -29,14 +29,19 @@ type Ingester struct {
 	// Interval is the time between scheduled refreshes of a location
 	// (default 5 minutes), jittered by up to a fifth either way.
 	Interval time.Duration
+	// SpoolDir holds what a refresh read until it is applied (default:
+	// the system's temporary directory).
+	SpoolDir string
 }
 
 // maxLocationDepth bounds Location entities pointing at Location entities.
 const maxLocationDepth = 10
 
-// read is what reading a location tree produced.
+// read is what reading a location tree produced. Entities go to the spool
+// when there is one (a refresh), else into emitted (a dry run).
 type read struct {
 	emitted  Emitted
+	spool    *spool
 	problems []string
 	hash     string
 }
@@ -53,7 +58,13 @@ type RefreshResult struct {
 // entities and records the reason; unchanged content is skipped unless
 // force is set.
 func (in *Ingester) Refresh(ctx context.Context, loc *Location, force bool) (RefreshResult, error) {
-	r, err := in.read(ctx, loc)
+	sp, err := newSpool(in.SpoolDir)
+	if err != nil {
+		return RefreshResult{}, err
+	}
+	defer sp.close()
+	r := read{spool: sp}
+	err = in.read(ctx, loc, &r)
 	next := in.nextRefresh()
 	if err != nil {
 		if rerr := in.Store.RecordRefresh(ctx, loc.ID, "", err, next); rerr != nil {
@@ -64,7 +75,7 @@ func (in *Ingester) Refresh(ctx context.Context, loc *Location, force bool) (Ref
 	if !force && r.hash == loc.ContentHash {
 		return RefreshResult{Skipped: true}, in.Store.RecordRefresh(ctx, loc.ID, r.hash, nil, next)
 	}
-	applied, err := in.Store.ApplyLocation(ctx, loc, r.emitted, in.Apply)
+	applied, err := in.Store.applyEmissions(ctx, loc, sp.batches, r.emitted.Failed, in.Apply)
 	if err != nil {
 		return RefreshResult{}, err
 	}
@@ -84,7 +95,8 @@ func (in *Ingester) Refresh(ctx context.Context, loc *Location, force bool) (Ref
 
 // DryRun reads a location without storing anything, as POST /locations?dryRun=true does.
 func (in *Ingester) DryRun(ctx context.Context, typ, target string) (Emitted, []string, error) {
-	r, err := in.read(ctx, &Location{Type: typ, Target: target})
+	var r read
+	err := in.read(ctx, &Location{Type: typ, Target: target}, &r)
 	return r.emitted, r.problems, err
 }
 
@@ -109,8 +121,7 @@ func (in *Ingester) policy() *Policy {
 // Policy.CheckTarget does.
 func (in *Ingester) CheckTarget(target string) error { return in.policy().CheckTarget(target) }
 
-func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
-	var r read
+func (in *Ingester) read(ctx context.Context, loc *Location, r *read) error {
 	h := sha256.New()
 	seen := map[string]bool{}
 	policy := in.policy()
@@ -127,7 +138,7 @@ func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", target, len(data))
 		h.Write(data)
-		children, err := readFile(ctx, fileRead{fetch: fetch, target: target, loc: loc, policy: policy}, data, &r, h)
+		children, err := readFile(ctx, fileRead{fetch: fetch, target: target, loc: loc, policy: policy}, data, r, h)
 		if err != nil {
 			return err
 		}
@@ -144,18 +155,22 @@ func (in *Ingester) read(ctx context.Context, loc *Location) (read, error) {
 	err := walk(loc.Target, 0)
 	r.hash = hex.EncodeToString(h.Sum(nil))
 	if err == nil {
-		r.emit(GeneratedLocation(loc), loc.Type+":"+loc.PublicTarget())
+		err = r.emit(GeneratedLocation(loc), loc.Type+":"+loc.PublicTarget())
 	}
-	return r, err
+	return err
 }
 
 // emit adds an entity read from source.
-func (r *read) emit(raw Raw, source string) {
+func (r *read) emit(raw Raw, source string) error {
+	if r.spool != nil {
+		return r.spool.add(raw, source)
+	}
 	r.emitted.Entities = append(r.emitted.Entities, raw)
 	if r.emitted.Sources == nil {
 		r.emitted.Sources = map[string]string{}
 	}
 	r.emitted.Sources[raw.Ref().String()] = source
+	return nil
 }
 
 // sourceOf is the managed-by-location value of a file of a location tree.
@@ -222,7 +237,9 @@ func readFile(ctx context.Context, f fileRead, data []byte, r *read, h io.Writer
 			r.problems = append(r.problems, fmt.Sprintf("%s document %d: %s", target, d.Index, paved.ErrorMessage(err)))
 			continue
 		}
-		r.emit(raw, sourceOf(f.target))
+		if err := r.emit(raw, sourceOf(f.target)); err != nil {
+			return nil, err
+		}
 		if kindKey(raw.Ref().Kind) == "location" {
 			children = append(children, locationTargets(f.target, raw.Spec())...)
 		}

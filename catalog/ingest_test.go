@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -200,4 +202,102 @@ func TestBulkIngestAnalyzes(t *testing.T) {
 			t.Errorf("%s: reltuples %v (%v), want statistics from an ANALYZE", table, tuples, err)
 		}
 	}
+}
+
+// A location larger than one apply batch is written batch by batch from
+// the spool, and comes out as the whole tree read at once would: every
+// entity with its relations, duplicates across batches refused as
+// conflicts, and entities of a file that is dropped orphaned.
+func TestRefreshAcrossBatches(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		root, err := synth.Write(dir, 5000, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first file's first entity again, in a file read last.
+		first, err := os.ReadFile(filepath.Join(dir, "entities-0000.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dup, _, _ := strings.Cut(strings.TrimPrefix(string(first), "---\n"), "---\n")
+		writeFile(t, filepath.Join(dir, "dup.yaml"), dup)
+		rootYAML, err := os.ReadFile(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, root, string(rootYAML)+"    - ./dup.yaml\n")
+
+		store := catalog.NewStore(testsupport.OpenDB(t, dialect))
+		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Policy: allowDir(dir), Log: testsupport.DiscardLogger(), SpoolDir: t.TempDir()}
+		whole, _, err := in.DryRun(ctx, "file", root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc, err := store.CreateLocation(ctx, "file", root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := in.Refresh(ctx, loc, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The dry run lists every entity read, the duplicate twice.
+		if res.Applied.Added != len(whole.Entities)-1 || len(res.Applied.Conflicts) != 1 {
+			t.Fatalf("refresh added %d with conflicts %v; the tree holds %d entities and one duplicate", res.Applied.Added, res.Applied.Conflicts, len(whole.Entities))
+		}
+		for _, i := range []int{0, len(whole.Entities) / 2, len(whole.Entities) - 2} {
+			want := whole.Entities[i]
+			got, err := store.EntityByRef(ctx, want.Ref())
+			if err != nil {
+				t.Fatalf("entity %d (%s): %v", i, want.Ref(), err)
+			}
+			if !reflect.DeepEqual(got["spec"], normalized(t, want["spec"])) {
+				t.Errorf("%s: stored spec %v, read %v", want.Ref(), got["spec"], want["spec"])
+			}
+			wantEdges, _ := catalog.Edges(want)
+			if len(wantEdges) > 0 && len(relationsOf(got)) == 0 {
+				t.Errorf("%s: no relations stored, want those of %d edges", want.Ref(), len(wantEdges))
+			}
+		}
+
+		// Drop the last generated file: its entities become orphans.
+		lastFile := filepath.Join(dir, "entities-0004.yaml")
+		dropped, err := catalog.ParseDocuments(mustRead(t, lastFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, root, strings.Replace(string(rootYAML), "    - ./entities-0004.yaml\n", "", 1))
+		res, err = in.Refresh(ctx, loc, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Applied.Orphaned != len(dropped) || res.Applied.Added != 0 {
+			t.Fatalf("after dropping a file of %d entities: %+v", len(dropped), res.Applied)
+		}
+	})
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// normalized is v as the store serves it: through JSON.
+func normalized(t *testing.T, v any) any {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -141,7 +141,7 @@ func (s *Store) DeleteLocation(ctx context.Context, id string, opts ApplyOptions
 		return err
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		if _, err := s.applyTx(tx, loc, Emitted{}, opts); err != nil {
+		if _, err := s.applyTx(tx, loc, Emitted{}.batches, nil, opts); err != nil {
 			return err
 		}
 		res := tx.Delete(&Location{}, "id = ?", id)

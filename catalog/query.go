@@ -399,13 +399,17 @@ func facetQuery(key, ids string, args []any) (string, []any) {
 		}
 		return sql + where + " GROUP BY r.target_ref ORDER BY r.target_ref", a
 	}
-	sql := "SELECT min(coalesce(original, value)) AS value, count(*) AS count FROM catalog_search WHERE key = ? AND value IS NOT NULL"
+	// Counted from the index alone; the spelling of each distinct value
+	// is one seek in catalog_search_original.
+	sql := "SELECT key, value, count(*) AS count FROM catalog_search WHERE key = ? AND value IS NOT NULL"
 	a := []any{key}
 	if ids != "" {
 		sql += " AND entity_id IN (" + ids + ")"
 		a = append(a, args...)
 	}
-	return sql + " GROUP BY value ORDER BY value", a
+	sql += " GROUP BY key, value"
+	return "SELECT coalesce((SELECT min(o.original) FROM catalog_search o WHERE o.key = g.key AND o.value = g.value AND o.original IS NOT NULL), g.value) AS value, g.count AS count" +
+		" FROM (" + sql + ") g ORDER BY g.value", a
 }
 
 // cursorVersion guards against cursors from an incompatible Paved.

@@ -190,13 +190,15 @@ func TestFacets(t *testing.T) {
 	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
 		s := queryFixture(t, dialect)
 		f, _ := catalog.ParseFilter([]string{"kind=component"})
-		got, err := s.Facets(context.Background(), []string{"spec.type", "spec.owner", "relations.ownedBy"}, f)
+		got, err := s.Facets(context.Background(), []string{"spec.type", "spec.owner", "relations.ownedBy", "kind"}, f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Sorted by value, as Backstage does; relation facets count the
-		// relation's targets, under the key as asked.
+		// relation's targets, under the key as asked; a value is shown as
+		// written (kind: Component), counted whatever its case.
 		want := map[string][]catalog.Facet{
+			"kind":              {{"Component", 6}},
 			"spec.type":         {{"library", 1}, {"service", 4}, {"website", 1}},
 			"spec.owner":        {{"team-a", 3}, {"team-b", 3}},
 			"relations.ownedBy": {{"group:default/team-a", 3}, {"group:default/team-b", 3}},
