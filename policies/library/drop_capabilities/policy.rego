@@ -10,9 +10,9 @@ package paved.policies.drop_capabilities
 import data.paved.lib.k8s
 
 violation contains msg if {
-	some c in k8s.containers
-	not drops_all(c)
-	msg := sprintf("%s: container %s must drop ALL capabilities (securityContext.capabilities.drop: [ALL])", [k8s.name, c.name])
+	names := sort([c.name | some c in k8s.containers; not drops_all(c)])
+	count(names) > 0
+	msg := sprintf("%s: %s must drop ALL capabilities (securityContext.capabilities.drop: [ALL])", [k8s.name, k8s.subject(names)])
 }
 
 drops_all(c) if {

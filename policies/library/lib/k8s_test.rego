@@ -20,3 +20,11 @@ test_containers_include_init_containers if {
 test_other_kinds_have_no_containers if {
 	count(k8s.containers) == 0 with input as {"request": {"object": {"kind": "Service", "spec": {}}}}
 }
+
+test_subject_names_one_a_few_or_the_first_five if {
+	k8s.subject(["app"]) == "container app"
+	k8s.subject(["a", "b", "c"]) == "containers a, b and c"
+	k8s.subject(["a", "b", "c", "d", "e", "f", "g"]) == "containers a, b, c, d, e and 2 more"
+	k8s.verb(["a"], "uses", "use") == "uses"
+	k8s.verb(["a", "b"], "uses", "use") == "use"
+}

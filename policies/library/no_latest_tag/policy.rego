@@ -11,10 +11,20 @@ package paved.policies.no_latest_tag
 
 import data.paved.lib.k8s
 
+# Each distinct image is judged once, then reported with the containers
+# that use it. The names are found through OPA's comprehension index (a
+# plain assignment whose body compares with the outer variable): built
+# once, it keeps a Pod of thousands of distinct images linear.
+unpinned contains image if {
+	some image in {c.image | some c in k8s.containers}
+	not pinned(image)
+}
+
 violation contains msg if {
-	some c in k8s.containers
-	not pinned(c.image)
-	msg := sprintf("%s: container %s uses image %s; pin a tag other than latest, or a digest", [k8s.name, c.name, c.image])
+	some image in unpinned
+	users := [c.name | some c in k8s.containers; c.image == image]
+	names := sort(users)
+	msg := sprintf("%s: %s %s image %s; pin a tag other than latest, or a digest", [k8s.name, k8s.subject(names), k8s.verb(names, "uses", "use"), image])
 }
 
 pinned(image) if contains(image, "@sha256:")

@@ -10,7 +10,7 @@ package paved.policies.no_privilege_escalation
 import data.paved.lib.k8s
 
 violation contains msg if {
-	some c in k8s.containers
-	not c.securityContext.allowPrivilegeEscalation == false
-	msg := sprintf("%s: container %s must set securityContext.allowPrivilegeEscalation: false", [k8s.name, c.name])
+	names := sort([c.name | some c in k8s.containers; not c.securityContext.allowPrivilegeEscalation == false])
+	count(names) > 0
+	msg := sprintf("%s: %s must set securityContext.allowPrivilegeEscalation: false", [k8s.name, k8s.subject(names)])
 }

@@ -10,8 +10,8 @@ package paved.policies.probes
 import data.paved.lib.k8s
 
 violation contains msg if {
-	some c in k8s.main_containers
 	some probe in ["readinessProbe", "livenessProbe"]
-	not c[probe]
-	msg := sprintf("%s: container %s must declare a %s", [k8s.name, c.name, probe])
+	names := sort([c.name | some c in k8s.main_containers; not c[probe]])
+	count(names) > 0
+	msg := sprintf("%s: %s must declare a %s", [k8s.name, k8s.subject(names), probe])
 }

@@ -35,29 +35,47 @@ quantities contains [c.name, kind, resource, sprintf("%v", [q])] if {
 valid_quantity(q) if regex.match(quantity_pattern, q)
 
 violation contains msg if {
-	some c in k8s.main_containers
 	some kind in ["requests", "limits"]
 	some resource in ["cpu", "memory"]
-	not c.resources[kind][resource]
-	msg := sprintf("%s: container %s must set resources.%s.%s", [k8s.name, c.name, kind, resource])
+	names := sort([c.name | some c in k8s.main_containers; not c.resources[kind][resource]])
+	count(names) > 0
+	msg := sprintf("%s: %s must set resources.%s.%s", [k8s.name, k8s.subject(names), kind, resource])
 }
 
-violation contains msg if {
-	some [name, kind, resource, q] in quantities
+# Each distinct quantity is judged once, then reported with the containers
+# that use it, found through OPA's comprehension index (see
+# no_latest_tag), so a Pod of thousands of distinct quantities stays linear.
+distinct_quantities contains [kind, resource, q] if some [_, kind, resource, q] in quantities
+
+invalid contains [kind, resource, q] if {
+	some [kind, resource, q] in distinct_quantities
 	not valid_quantity(q)
-	msg := sprintf("%s: container %s has an invalid quantity %v in resources.%s.%s", [k8s.name, name, q, kind, resource])
 }
 
-violation contains msg if {
-	some [name, "limits", "cpu", q] in quantities
+above_maximum contains ["limits", "cpu", q] if {
+	some ["limits", "cpu", q] in distinct_quantities
 	valid_quantity(q)
 	units.parse(q) > max_cpu_cores
-	msg := sprintf("%s: container %s limits cpu to %s, above the maximum %s", [k8s.name, name, q, max_cpu])
+}
+
+above_maximum contains ["limits", "memory", q] if {
+	some ["limits", "memory", q] in distinct_quantities
+	valid_quantity(q)
+	units.parse_bytes(q) > max_memory_bytes
+}
+
+maximum := {"cpu": max_cpu, "memory": max_memory}
+
+violation contains msg if {
+	some [kind, resource, q] in invalid
+	users := [name | some [name, k, r, v] in quantities; [k, r, v] == [kind, resource, q]]
+	names := sort(users)
+	msg := sprintf("%s: %s %s an invalid quantity %v in resources.%s.%s", [k8s.name, k8s.subject(names), k8s.verb(names, "has", "have"), q, kind, resource])
 }
 
 violation contains msg if {
-	some [name, "limits", "memory", q] in quantities
-	valid_quantity(q)
-	units.parse_bytes(q) > max_memory_bytes
-	msg := sprintf("%s: container %s limits memory to %s, above the maximum %s", [k8s.name, name, q, max_memory])
+	some [kind, resource, q] in above_maximum
+	users := [name | some [name, k, r, v] in quantities; [k, r, v] == [kind, resource, q]]
+	names := sort(users)
+	msg := sprintf("%s: %s %s %s to %s, above the maximum %s", [k8s.name, k8s.subject(names), k8s.verb(names, "limits", "limit"), resource, q, maximum[resource]])
 }
