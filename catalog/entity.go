@@ -3,7 +3,11 @@
 // keeps them, the query language over them, and ingestion from locations.
 package catalog
 
-import "strings"
+import (
+	"slices"
+	"strings"
+	"unicode/utf16"
+)
 
 // Relation is a directed edge from the entity that carries it.
 type Relation struct {
@@ -45,8 +49,9 @@ type StatusItemText struct {
 // fields Paved does not model, and is what the store keeps and serves.
 type Raw map[string]any
 
-// NewRaw validates a decoded document and fills in the default namespace.
-// It returns the validation errors if any.
+// NewRaw validates a decoded document, fills in the default namespace and
+// sorts the relation lists as Backstage stores them. It returns the
+// validation errors if any.
 func NewRaw(v any) (Raw, []FieldError) {
 	if errs := Validate(v); len(errs) > 0 {
 		return nil, errs
@@ -56,7 +61,46 @@ func NewRaw(v any) (Raw, []FieldError) {
 	if _, ok := meta["namespace"]; !ok {
 		meta["namespace"] = DefaultNamespace
 	}
+	sortRelationLists(raw.Spec())
 	return raw, nil
+}
+
+// sortedSpecLists are the spec fields Backstage 4.0 stores sorted, on any
+// kind (seen on its catalog: a Domain's dependsOn too); other lists, tags
+// and duplicates are kept as written.
+var sortedSpecLists = []string{"providesApis", "consumesApis", "dependsOn", "dependencyOf", "memberOf", "children", "members"}
+
+// sortRelationLists sorts those fields that are lists of strings in
+// JavaScript's default order (UTF-16 code units), as Backstage does.
+func sortRelationLists(spec map[string]any) {
+	for _, field := range sortedSpecLists {
+		list, ok := spec[field].([]any)
+		if !ok {
+			continue
+		}
+		keys := make([][]uint16, len(list))
+		for i, v := range list {
+			s, ok := v.(string)
+			if !ok {
+				keys = nil
+				break
+			}
+			keys[i] = utf16.Encode([]rune(s))
+		}
+		if keys == nil {
+			continue
+		}
+		idx := make([]int, len(list))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return slices.Compare(keys[a], keys[b]) })
+		sorted := make([]any, len(list))
+		for i, j := range idx {
+			sorted[i] = list[j]
+		}
+		spec[field] = sorted
+	}
 }
 
 // Ref returns the descriptor's reference.
