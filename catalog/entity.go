@@ -49,9 +49,8 @@ type StatusItemText struct {
 // fields Paved does not model, and is what the store keeps and serves.
 type Raw map[string]any
 
-// NewRaw validates a decoded document, fills in the default namespace and
-// sorts the relation lists as Backstage stores them. It returns the
-// validation errors if any.
+// NewRaw validates a decoded document and fills in the default namespace.
+// It returns the validation errors if any.
 func NewRaw(v any) (Raw, []FieldError) {
 	if errs := Validate(v); len(errs) > 0 {
 		return nil, errs
@@ -61,7 +60,6 @@ func NewRaw(v any) (Raw, []FieldError) {
 	if _, ok := meta["namespace"]; !ok {
 		meta["namespace"] = DefaultNamespace
 	}
-	sortRelationLists(raw.Spec())
 	return raw, nil
 }
 
@@ -71,7 +69,9 @@ func NewRaw(v any) (Raw, []FieldError) {
 var sortedSpecLists = []string{"providesApis", "consumesApis", "dependsOn", "dependencyOf", "memberOf", "children", "members"}
 
 // sortRelationLists sorts those fields that are lists of strings in
-// JavaScript's default order (UTF-16 code units), as Backstage does.
+// JavaScript's default order (UTF-16 code units), as Backstage's
+// processing does before it stores an entity. Ingestion sorts after
+// validation, so errors point at the lines as written.
 func sortRelationLists(spec map[string]any) {
 	for _, field := range sortedSpecLists {
 		list, ok := spec[field].([]any)

@@ -237,6 +237,7 @@ func readFile(ctx context.Context, f fileRead, data []byte, r *read, h io.Writer
 			r.problems = append(r.problems, fmt.Sprintf("%s document %d: %s", target, d.Index, paved.ErrorMessage(err)))
 			continue
 		}
+		sortRelationLists(raw.Spec())
 		if err := r.emit(raw, sourceOf(f.target)); err != nil {
 			return nil, err
 		}
