@@ -36,7 +36,7 @@ test: lint envtest opa
 # fuzzer reports "context deadline exceeded" as a failure.
 FUZZTIME ?= 3000x
 FUZZ_TARGETS := catalog:FuzzParseDocuments catalog:FuzzParseFilter catalog:FuzzDecodeCursor \
-	catalog:FuzzPlaceholderTarget policies:FuzzParseReview
+	catalog:FuzzPlaceholderTarget policies:FuzzParseReview scaffolder/render:FuzzRender
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \

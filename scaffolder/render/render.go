@@ -1,0 +1,339 @@
+// Package render evaluates Backstage's template expressions: Nunjucks
+// with ${{ }} delimiters, in skeleton files and in step inputs. It runs on
+// gonja (a maintained Jinja engine in Go) with Backstage's filters, prints
+// values the JavaScript way, treats a missing name or attribute as
+// undefined (an empty string) as Backstage does, and reports every
+// expression that rendered empty because of that as a warning.
+package render
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/nikolalohinski/gonja/v2/builtins"
+	controlstructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
+	"github.com/nikolalohinski/gonja/v2/config"
+	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/loaders"
+	"github.com/nikolalohinski/gonja/v2/nodes"
+)
+
+// Options are fetch:template's rendering switches.
+type Options struct {
+	TrimBlocks, LstripBlocks bool
+	// CookiecutterCompat renders {{ }} as well and names the values
+	// cookiecutter too, for templates ported from cookiecutter.
+	CookiecutterCompat bool
+}
+
+// Warning is something that rendered, but probably not as meant.
+type Warning struct {
+	Line    int
+	Message string
+}
+
+func (w Warning) String() string { return fmt.Sprintf("line %d: %s", w.Line, w.Message) }
+
+// Error is a template that does not parse or fails to render.
+type Error struct {
+	Line   int // 0 when the engine did not say
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
+	}
+	return e.Reason
+}
+
+// Engine renders templates. The zero value knows no integrations, so
+// parseRepoUrl accepts any host as a plain git host.
+type Engine struct {
+	// HostType names the integration type of a host ("github", "gitlab",
+	// "gitea", "git"), as Backstage's integrations config does for
+	// parseRepoUrl and projectSlug.
+	HostType func(host string) (string, bool)
+}
+
+// Limits on what one render may produce. Templates come from catalog
+// locations and task requests: hostile until checked.
+const (
+	// MaxOutput bounds the text one template renders to.
+	MaxOutput = 16 << 20
+	// maxRange bounds range(): Jinja's builtin streams from a goroutine
+	// that leaks when a loop stops early, and range(1e9) would run for
+	// minutes.
+	maxRange = 10_000
+)
+
+// Render renders src (a skeleton file, a step input) with scope.
+func (e *Engine) Render(src string, scope map[string]any, opts Options) (out string, warnings []Warning, err error) {
+	defer func() {
+		if r := recover(); r != nil { // gonja on input nobody tried
+			out, err = "", &Error{Reason: fmt.Sprintf("the template cannot be rendered: %v", r)}
+		}
+	}()
+	t, err := e.parse(src, opts)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, warnings := e.context(t.Root(), scope, opts)
+	var buf limitedBuffer
+	if err := t.Execute(&buf, ctx); err != nil {
+		if buf.full {
+			return "", warnings, &Error{Reason: fmt.Sprintf("renders to more than %d MiB", MaxOutput>>20)}
+		}
+		return "", warnings, engineError(err)
+	}
+	return buf.String(), warnings, nil
+}
+
+// limitedBuffer fails writes past MaxOutput, which stops the renderer.
+type limitedBuffer struct {
+	strings.Builder
+	full bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > MaxOutput {
+		b.full = true
+		return 0, errors.New("output limit")
+	}
+	return b.Builder.Write(p)
+}
+
+func (b *limitedBuffer) WriteString(s string) (int, error) { return b.Write([]byte(s)) }
+
+// rangeFunction is Nunjucks' range([start,] stop[, step]) as a list,
+// bounded by maxRange.
+func rangeFunction(_ *exec.Evaluator, params *exec.VarArgs) ([]int, error) {
+	args := make([]int, len(params.Args))
+	for i, a := range params.Args {
+		if !a.IsInteger() {
+			return nil, errors.New("range: want [start,] stop[, step] as integers")
+		}
+		args[i] = a.Integer()
+	}
+	start, stop, step := 0, 0, 1
+	switch len(args) {
+	case 1:
+		stop = args[0]
+	case 2:
+		start, stop = args[0], args[1]
+	case 3:
+		start, stop, step = args[0], args[1], args[2]
+	default:
+		return nil, errors.New("range: want [start,] stop[, step]")
+	}
+	if step == 0 {
+		return nil, errors.New("range: step cannot be 0")
+	}
+	var out []int
+	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
+		if len(out) == maxRange {
+			return nil, fmt.Errorf("range: more than %d numbers", maxRange)
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
+func (e *Engine) parse(src string, opts Options) (*exec.Template, error) {
+	cfg := config.New()
+	cfg.VariableStartString, cfg.VariableEndString = "${{", "}}"
+	if opts.CookiecutterCompat {
+		cfg.VariableStartString = "{{"
+	}
+	cfg.KeepTrailingNewline = true // Nunjucks keeps a file's last newline
+	cfg.TrimBlocks, cfg.LeftStripBlocks = opts.TrimBlocks, opts.LstripBlocks
+	const name = "/template"
+	t, err := exec.NewTemplate(name, cfg, loaders.MustNewMemoryLoader(map[string]string{name: src}), e.environment())
+	if err != nil {
+		return nil, engineError(err)
+	}
+	return t, nil
+}
+
+// globals are Jinja's global functions with a bounded range.
+func globals() *exec.Context {
+	ctx := exec.EmptyContext().Update(builtins.GlobalFunctions)
+	ctx.Set("range", rangeFunction)
+	return ctx
+}
+
+func (e *Engine) environment() *exec.Environment {
+	filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters).Update(e.filters())
+	return &exec.Environment{
+		Context:           globals(),
+		Filters:           filters,
+		Tests:             builtins.Tests,
+		ControlStructures: builtins.ControlStructures,
+		Methods:           builtins.Methods,
+	}
+}
+
+// context is the scope as the template sees it: values wrapped, and every
+// free name the scope lacks bound to undefined, so that an attribute of it
+// (github.sha) is empty as on Backstage instead of an error. Each output
+// of a CI system's context (github, secrets, env, matrix, …) that renders
+// empty this way is a warning: on Backstage it silently disappears.
+func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Options) (*exec.Context, []Warning) {
+	data := make(map[string]any, len(scope)+1)
+	for k, v := range scope {
+		data[k] = wrap(v)
+	}
+	if opts.CookiecutterCompat {
+		if v, ok := data["values"]; ok {
+			data["cookiecutter"] = v
+		}
+	}
+	var outputs []*nodes.Output
+	bound := map[string]bool{}
+	inspect(reflect.ValueOf(root), map[uintptr]bool{}, func(v reflect.Value) {
+		switch v.Type() {
+		case nameType:
+			name := v.FieldByName("Name").Elem().FieldByName("Val").String()
+			if _, ok := data[name]; !ok && !builtinName(name) {
+				data[name] = undefined("")
+			}
+		case outputType:
+			if v.CanAddr() && v.Addr().CanInterface() {
+				outputs = append(outputs, v.Addr().Interface().(*nodes.Output))
+			}
+		case forType:
+			bound[v.FieldByName("Key").String()] = true
+			bound[v.FieldByName("Value").String()] = true
+		case dictType:
+			if v.CanAddr() {
+				bareKeys(v.Addr().Interface().(*nodes.Dict))
+			}
+		}
+	})
+	var warnings []Warning
+	for _, o := range outputs {
+		name := rootName(o.Expression)
+		if _, inScope := scope[name]; inScope || bound[name] || !ciContexts[name] {
+			continue
+		}
+		warnings = append(warnings, Warning{Line: o.Start.Line, Message: fmt.Sprintf(
+			"${{ %s }} rendered empty: %s is not defined here; if it is meant for the CI system, keep it with {%% raw %%}…{%% endraw %%} or copyWithoutTemplating",
+			exprText(o.Expression), name)})
+	}
+	return exec.NewContext(data), warnings
+}
+
+// ciContexts are the names CI systems give their own ${{ }} expressions.
+var ciContexts = map[string]bool{"github": true, "secrets": true, "env": true, "matrix": true, "steps": true, "needs": true,
+	"inputs": true, "runner": true, "job": true, "strategy": true, "vars": true}
+
+var (
+	nameType   = reflect.TypeOf(nodes.Name{})
+	outputType = reflect.TypeOf(nodes.Output{})
+	forType    = reflect.TypeOf(controlstructures.ForControlStructure{})
+	dictType   = reflect.TypeOf(nodes.Dict{})
+)
+
+// bareKeys reads { defaultKind: "group" } as JavaScript (and Nunjucks)
+// do, with the key a string; Jinja would look up a variable defaultKind.
+func bareKeys(d *nodes.Dict) {
+	for _, p := range d.Pairs {
+		if n, ok := p.Key.(*nodes.Name); ok {
+			p.Key = &nodes.String{Location: n.Name, Val: n.Name.Val}
+		}
+	}
+}
+
+// inspect calls visit for every struct reachable from v. It follows
+// unexported fields too: gonja keeps some parts of its syntax tree (a
+// set's target and value) in them, and only exported types have a walker.
+func inspect(v reflect.Value, seen map[uintptr]bool, visit func(reflect.Value)) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() || seen[v.Pointer()] {
+			return
+		}
+		seen[v.Pointer()] = true
+		inspect(v.Elem(), seen, visit)
+	case reflect.Interface:
+		if !v.IsNil() {
+			inspect(v.Elem(), seen, visit)
+		}
+	case reflect.Struct:
+		visit(v)
+		for i := range v.NumField() {
+			inspect(v.Field(i), seen, visit)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			inspect(v.Index(i), seen, visit)
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			inspect(it.Value(), seen, visit)
+		}
+	}
+}
+
+func builtinName(name string) bool {
+	_, ok := builtins.GlobalFunctions.Get(name)
+	return ok
+}
+
+// rootName is the name an output expression starts from (github in
+// github.event.ref), or "".
+func rootName(expr nodes.Expression) string {
+	for {
+		switch t := expr.(type) {
+		case *nodes.Name:
+			return t.Name.Val
+		case *nodes.GetAttribute:
+			expr = t.Node
+		case *nodes.GetItem:
+			expr = t.Node
+		case *nodes.FilteredExpression:
+			expr = t.Expression
+		default:
+			return ""
+		}
+	}
+}
+
+// exprText writes an attribute chain back as written (github.event.ref).
+func exprText(expr nodes.Expression) string {
+	switch t := expr.(type) {
+	case *nodes.Name:
+		return t.Name.Val
+	case *nodes.GetAttribute:
+		if t.Attribute != "" {
+			return exprText(t.Node) + "." + t.Attribute
+		}
+		return exprText(t.Node) + "[" + strconv.Itoa(t.Index) + "]"
+	case *nodes.GetItem:
+		return exprText(t.Node) + "[…]"
+	case *nodes.FilteredExpression:
+		return exprText(t.Expression) + " | …"
+	}
+	return "…"
+}
+
+// engineLine finds gonja's "Line: N" or "line N" in an error.
+var engineLine = regexp.MustCompile(`(?i)line[: ]+(\d+)`)
+
+func engineError(err error) error {
+	msg := err.Error()
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	out := &Error{Reason: strings.TrimPrefix(msg, "unable to execute template: ")}
+	if m := engineLine.FindStringSubmatch(msg); m != nil {
+		out.Line, _ = strconv.Atoi(m[1])
+	}
+	return out
+}
