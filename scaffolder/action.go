@@ -3,6 +3,9 @@ package scaffolder
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
 
@@ -10,22 +13,40 @@ import (
 )
 
 // Action is what a template step runs: `action: <ID>`. Run gets the step's
-// input (its `input:`, expressions evaluated) and returns the output that
-// later steps and the template's output read as steps['<id>'].output.
-// Each family of actions lives in a package of its own under
-// scaffolder/actions; the task runner finds them in a Registry.
+// call (its `input:`, expressions evaluated, and the task it runs in) and
+// returns the output that later steps and the template's output read as
+// steps['<id>'].output. Each family of actions lives in a package of its
+// own under scaffolder/actions; the task runner finds them in a Registry.
 type Action interface {
 	ID() string
 	// Description is one sentence for people choosing an action.
 	Description() string
-	Run(ctx context.Context, input map[string]any) (map[string]any, error)
+	Run(ctx context.Context, call *Call) (map[string]any, error)
 }
 
 // Undoer is an Action that can take back what its Run did. When a later
 // step of the same task fails, the runner calls Undo, in reverse step
-// order, with the input and output of the successful Run.
+// order, with the call and output of the successful Run.
 type Undoer interface {
-	Undo(ctx context.Context, input, output map[string]any) error
+	Undo(ctx context.Context, call *Call, output map[string]any) error
+}
+
+// Call is one run of an action by a step.
+type Call struct {
+	// Input is the step's input, expressions evaluated.
+	Input map[string]any
+	// Workspace is the task's working directory. Every file an action
+	// writes goes through it, so no path leaves it.
+	Workspace *os.Root
+	// Files opens a directory of files a step names by URL (fetch:*'s
+	// url), resolved against the template's own location and allowed by
+	// the reading rules; nil when the task reads none.
+	Files func(ctx context.Context, url string) (fs.FS, error)
+	// DryRun asks for no side effects outside the workspace: an action
+	// that would change the world says what it would do instead.
+	DryRun bool
+	// Log is the step's log, shown in the task's event stream.
+	Log *slog.Logger
 }
 
 // Registry holds the actions templates may use, by ID. It is read-only

@@ -15,8 +15,8 @@ type echo struct{ id string }
 
 func (e echo) ID() string          { return e.id }
 func (e echo) Description() string { return "returns its input" }
-func (e echo) Run(_ context.Context, input map[string]any) (map[string]any, error) {
-	return input, nil
+func (e echo) Run(_ context.Context, call *scaffolder.Call) (map[string]any, error) {
+	return call.Input, nil
 }
 
 func TestRegistry(t *testing.T) {

@@ -41,8 +41,8 @@ func (Namespace) Description() string {
 // pipeline keeps it. Its output lists each environment (namespace,
 // cluster, status, and whether this step created it) and maps
 // environments to namespaces.
-func (a Namespace) Run(ctx context.Context, input map[string]any) (map[string]any, error) {
-	r, err := decodeInput(a.ID(), input)
+func (a Namespace) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, error) {
+	r, err := decodeInput(a.ID(), call.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -55,8 +55,8 @@ func (a Namespace) Run(ctx context.Context, input map[string]any) (map[string]an
 
 // Undo deprovisions the environments Run created; ones that existed
 // before it are left alone.
-func (a Namespace) Undo(ctx context.Context, input, output map[string]any) error {
-	r, err := decodeInput(a.ID(), input)
+func (a Namespace) Undo(ctx context.Context, call *scaffolder.Call, output map[string]any) error {
+	r, err := decodeInput(a.ID(), call.Input)
 	if err != nil {
 		return err
 	}
@@ -94,8 +94,8 @@ func (Pipeline) Description() string {
 
 // Run provisions the environments with their pipeline; its output is
 // kube:namespace's.
-func (a Pipeline) Run(ctx context.Context, input map[string]any) (map[string]any, error) {
-	r, err := decodeInput(a.ID(), input)
+func (a Pipeline) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, error) {
+	r, err := decodeInput(a.ID(), call.Input)
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func TestActions(t *testing.T) {
 	pipeline, _ := reg.Action("kube:pipeline")
 	team, svc := unique("team"), unique("svc")
 	nsInput := map[string]any{"team": team, "service": svc, "environments": []any{"dev"}}
-	out, err := ns.Run(ctx, nsInput)
+	out, err := ns.Run(ctx, call(nsInput))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +81,12 @@ func TestActions(t *testing.T) {
 	if envs := out["environments"].([]any); len(envs) != 1 || envs[0].(map[string]any)["created"] != true {
 		t.Errorf("environments output = %v, want dev created by this step", out["environments"])
 	}
-	if _, err := pipeline.Run(ctx, map[string]any{"team": team, "service": svc, "environments": []any{"dev"},
-		"pipeline": "argocd", "repoURL": "https://git.example.com/x.git"}); err != nil {
+	if _, err := pipeline.Run(ctx, call(map[string]any{"team": team, "service": svc, "environments": []any{"dev"},
+		"pipeline": "argocd", "repoURL": "https://git.example.com/x.git"})); err != nil {
 		t.Fatal(err)
 	}
 	// Re-running the namespace step keeps the pipeline, and did not create dev.
-	again, err := ns.Run(ctx, nsInput)
+	again, err := ns.Run(ctx, call(nsInput))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,23 +96,23 @@ func TestActions(t *testing.T) {
 	if envs := again["environments"].([]any); envs[0].(map[string]any)["created"] != false {
 		t.Errorf("second run says it created dev: %v", envs)
 	}
-	if _, err := ns.Run(ctx, map[string]any{"team": team, "service": svc, "enviroments": []any{"dev"}}); paved.ErrorCode(err) != paved.CodeInvalid || !strings.Contains(err.Error(), "enviroments") {
+	if _, err := ns.Run(ctx, call(map[string]any{"team": team, "service": svc, "enviroments": []any{"dev"}})); paved.ErrorCode(err) != paved.CodeInvalid || !strings.Contains(err.Error(), "enviroments") {
 		t.Errorf("misspelt input: %v, want invalid naming the key", err)
 	}
-	if _, err := ns.Run(ctx, map[string]any{"team": team, "service": svc, "pipeline": "flux"}); paved.ErrorCode(err) != paved.CodeInvalid || !strings.Contains(err.Error(), "use kube:pipeline") {
+	if _, err := ns.Run(ctx, call(map[string]any{"team": team, "service": svc, "pipeline": "flux"})); paved.ErrorCode(err) != paved.CodeInvalid || !strings.Contains(err.Error(), "use kube:pipeline") {
 		t.Errorf("pipeline given to kube:namespace: %v, want invalid pointing at kube:pipeline", err)
 	}
 
 	// Undo with the second run's output leaves dev (that run did not create
 	// it); with the first run's, it deprovisions dev and its Application.
 	undo := ns.(scaffolder.Undoer)
-	if err := undo.Undo(ctx, nsInput, again); err != nil {
+	if err := undo.Undo(ctx, call(nsInput), again); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Store().Get(ctx, svc, "dev"); err != nil {
 		t.Errorf("undo of a run that created nothing removed dev: %v", err)
 	}
-	if err := undo.Undo(ctx, nsInput, out); err != nil {
+	if err := undo.Undo(ctx, call(nsInput), out); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Store().Get(ctx, svc, "dev"); paved.ErrorCode(err) != paved.CodeNotFound {
@@ -124,3 +124,6 @@ func TestActions(t *testing.T) {
 		t.Errorf("Application after undo: %v, want not found", err)
 	}
 }
+
+// call is a step's call of an action with input and nothing else.
+func call(input map[string]any) *scaffolder.Call { return &scaffolder.Call{Input: input} }
