@@ -74,9 +74,9 @@ func TestFetchTemplate(t *testing.T) {
 		"${{ values.name }}/main.go": "package main // ${{ values.name }}\n",
 		".dockerignore":              "bin/\n",
 		"{% if values.gha %}.github{% endif %}/workflows/ci.yaml": "sha: ${{ github.sha }}\n",
-		"ci/raw.yaml":   "sha: ${{ github.sha }}\n",
-		"README.md":     "# ${{ values.name | upper }}\n",
-		"logo.png":      "\x89PNG\r\n\x1a\n\x00${{ values.name }}",
+		"ci/raw.yaml": "sha: ${{ github.sha }}\n",
+		"README.md":   "# ${{ values.name | upper }}\n",
+		"logo.png":    "\x89PNG\r\n\x1a\n\x00${{ values.name }}",
 	})
 	ws, log, err := run(t, dir, map[string]any{"url": "./skeleton", "targetPath": "./out",
 		"values": map[string]any{"name": "svc", "gha": false}, "copyWithoutTemplating": []any{"ci"}})
