@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -19,7 +21,78 @@ func (e *Engine) filters() *exec.FilterSet {
 		"parseEntityRef": filterParseEntityRef,
 		"pick":           filterPick,
 		"dump":           filterDump,
+		"default":        filterDefault,
+		"d":              filterDefault,
+		printFilter:      filterPrint,
 	})
+}
+
+// printFilter is the filter context() puts on every output.
+const printFilter = "__paved_print"
+
+// filterPrint writes a value as JavaScript's String() does.
+func filterPrint(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	return exec.AsValue(jsPrint(in.Interface()))
+}
+
+func jsPrint(v any) string {
+	switch t := v.(type) {
+	case nil, undefined:
+		return ""
+	case string:
+		return t
+	case bool:
+		return strconv.FormatBool(t)
+	case float64:
+		return formatNumber(t)
+	case float32:
+		return formatNumber(float64(t))
+	case object, map[string]any, exec.Dict, *exec.Dict:
+		return "[object Object]"
+	case *exec.Value:
+		return jsPrint(t.Interface())
+	case interface{ String() string }:
+		return t.String()
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(rv.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(rv.Uint(), 10)
+	case reflect.Slice, reflect.Array:
+		parts := make([]string, rv.Len())
+		for i := range parts {
+			parts[i] = jsPrint(rv.Index(i).Interface())
+		}
+		return strings.Join(parts, ",")
+	case reflect.Map:
+		return "[object Object]"
+	}
+	return fmt.Sprint(v)
+}
+
+// filterDefault is Nunjucks' default(value, default, boolean): the default
+// when the value is undefined (not null), or falsy when boolean is true.
+func filterDefault(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	fallback := exec.AsValue(undefined(""))
+	if len(params.Args) > 0 {
+		fallback = params.Args[0]
+	}
+	boolean := len(params.Args) > 1 && params.Args[1].IsTrue()
+	if b, ok := params.KwArgs["boolean"]; ok {
+		boolean = b.IsTrue()
+	}
+	if _, isUndefined := in.Interface().(undefined); isUndefined || (boolean && !in.IsTrue()) {
+		return fallback
+	}
+	return in
 }
 
 func failed(format string, args ...any) *exec.Value {

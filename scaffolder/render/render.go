@@ -224,6 +224,12 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 			"${{ %s }} rendered empty: %s is not defined here; if it is meant for the CI system, keep it with {%% raw %%}…{%% endraw %%} or copyWithoutTemplating",
 			exprText(o.Expression), name)})
 	}
+	// Print every output the JavaScript way, whatever computed it
+	// (4040 / 2 is 2020 on Backstage, 2020.0 in Jinja): Jinja's finalize,
+	// which gonja lacks, as a filter on each output.
+	for _, o := range outputs {
+		o.Expression = &nodes.FilteredExpression{Expression: o.Expression, Filters: []*nodes.FilterCall{{Token: o.Start, Name: printFilter}}}
+	}
 	return exec.NewContext(data), warnings
 }
 

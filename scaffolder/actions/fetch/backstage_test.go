@@ -1,0 +1,212 @@
+package fetch_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/paved-dev/paved/internal/testsupport"
+	"github.com/paved-dev/paved/scaffolder"
+	"github.com/paved-dev/paved/scaffolder/actions/fetch"
+	"github.com/paved-dev/paved/scaffolder/render"
+)
+
+// The same templates and values through real Backstage's dry run
+// (@backstage/plugin-scaffolder-backend 4.2.0 from npm) and through Paved's
+// fetch:template produce the same files, byte for byte. Each directory of
+// testdata/compat is a template.yaml, its values.yaml and its skeleton/.
+func TestFetchTemplateMatchesBackstage(t *testing.T) {
+	cases, err := filepath.Glob("testdata/compat/*/template.yaml")
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no cases: %v", err)
+	}
+	b := testsupport.StartBackstage(t)
+	for _, tplPath := range cases {
+		dir := filepath.Dir(tplPath)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			var entity, values map[string]any
+			readYAML(t, tplPath, &entity)
+			readYAML(t, filepath.Join(dir, "values.yaml"), &values)
+			want := backstageDryRun(t, b, dir, entity, values)
+			got := pavedRender(t, dir, entity, values)
+			compareTrees(t, got, want)
+		})
+	}
+}
+
+func readYAML(t *testing.T, p string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+}
+
+// backstageDryRun posts the template, values and the case's files to
+// Backstage's dry-run endpoint and returns the files it wrote.
+func backstageDryRun(t *testing.T, b *testsupport.BackstageBackend, dir string, entity, values map[string]any) map[string]string {
+	t.Helper()
+	type file struct {
+		Path          string `json:"path"`
+		Base64Content string `json:"base64Content"`
+	}
+	var contents []file
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		data, err := os.ReadFile(p)
+		contents = append(contents, file{filepath.ToSlash(rel), base64.StdEncoding.EncodeToString(data)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"template": entity, "values": values, "secrets": map[string]any{}, "directoryContents": contents})
+	req, _ := http.NewRequest(http.MethodPost, b.URL+"/api/scaffolder/v2/dry-run", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+b.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		DirectoryContents []file `json:"directoryContents"`
+		Steps             []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"steps"`
+		Log []struct {
+			Body struct {
+				Message string `json:"message"`
+				Status  string `json:"status"`
+			} `json:"body"`
+		} `json:"log"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("Backstage dry-run: %d %v", resp.StatusCode, err)
+	}
+	files := map[string]string{}
+	for _, f := range out.DirectoryContents {
+		data, err := base64.StdEncoding.DecodeString(f.Base64Content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Path] = string(data)
+	}
+	for _, l := range out.Log {
+		if l.Body.Status == "failed" {
+			t.Fatalf("Backstage's dry run failed: %s", l.Body.Message)
+		}
+	}
+	return files
+}
+
+// pavedRender runs the template's fetch:template steps as Paved's runner
+// will: step input evaluated with the parameters, then the action.
+func pavedRender(t *testing.T, dir string, entity, values map[string]any) map[string]string {
+	t.Helper()
+	tpl, err := scaffolder.ParseTemplate(entity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := &render.Engine{HostType: func(host string) (string, bool) { return "github", host == "github.com" }}
+	ws := t.TempDir()
+	root, err := os.OpenRoot(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for _, step := range tpl.Steps {
+		if step.Action != "fetch:template" {
+			t.Fatalf("step %s: only fetch:template steps are compared", step.ID)
+		}
+		input, _ := engine.Input(step.Input, map[string]any{"parameters": values})
+		call := &scaffolder.Call{Input: input.(map[string]any), Workspace: root, Log: slog.New(slog.DiscardHandler),
+			Files: func(_ context.Context, url string) (fs.FS, error) {
+				return os.DirFS(filepath.Join(dir, filepath.FromSlash(path.Clean(url)))), nil
+			}}
+		if _, err := (fetch.Template{Render: engine}).Run(context.Background(), call); err != nil {
+			t.Fatalf("step %s: %v", step.ID, err)
+		}
+	}
+	files := map[string]string{}
+	err = filepath.WalkDir(ws, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(ws, p)
+		data, err := os.ReadFile(p)
+		files[filepath.ToSlash(rel)] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func compareTrees(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	var names []string
+	for n := range want {
+		names = append(names, n)
+	}
+	for n := range got {
+		if _, ok := want[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		g, inGot := got[n]
+		w, inWant := want[n]
+		switch {
+		case !inGot:
+			t.Errorf("%s: Backstage wrote it, Paved did not", n)
+		case !inWant:
+			t.Errorf("%s: Paved wrote it, Backstage did not", n)
+		case g != w:
+			t.Errorf("%s differs:\n%s", n, lineDiff(g, w))
+		}
+	}
+}
+
+// lineDiff shows the lines that differ, Paved's first.
+func lineDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	var b strings.Builder
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			b.WriteString("  line " + strings.TrimSpace(strings.Repeat(" ", 0)) + itoa(i+1) + "\n    paved:     " + quote(gl) + "\n    backstage: " + quote(wl) + "\n")
+		}
+	}
+	return b.String()
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+func quote(s string) string { b, _ := json.Marshal(s); return string(b) }

@@ -1,0 +1,4 @@
+package main
+
+// ${{ values.name }} listens on ${{ values.port }}.
+func main() {}
