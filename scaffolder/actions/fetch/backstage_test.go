@@ -208,5 +208,5 @@ func lineDiff(got, want string) string {
 	return b.String()
 }
 
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+func itoa(i int) string     { b, _ := json.Marshal(i); return string(b) }
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
