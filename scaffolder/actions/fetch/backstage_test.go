@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -202,11 +203,8 @@ func lineDiff(got, want string) string {
 			wl = w[i]
 		}
 		if gl != wl {
-			b.WriteString("  line " + strings.TrimSpace(strings.Repeat(" ", 0)) + itoa(i+1) + "\n    paved:     " + quote(gl) + "\n    backstage: " + quote(wl) + "\n")
+			fmt.Fprintf(&b, "  line %d\n    paved:     %q\n    backstage: %q\n", i+1, gl, wl)
 		}
 	}
 	return b.String()
 }
-
-func itoa(i int) string     { b, _ := json.Marshal(i); return string(b) }
-func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
