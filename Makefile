@@ -15,7 +15,7 @@ export CGO_ENABLED ?= 0
 PAVED_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export PAVED_TEST_POSTGRES_DSN
 
-.PHONY: run build test bench lint fuzz envtest opa generate
+.PHONY: run build test bench lint fuzz envtest opa gitea generate
 
 run: build
 	./bin/paved serve
@@ -25,7 +25,7 @@ build:
 
 # Prints each test with its result, so the PostgreSQL and Kubernetes tests
 # are visibly run (or visibly skipped, with the reason).
-test: lint envtest opa
+test: lint envtest opa gitea
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh --print)" $(GO) tool gotestsum --format testname -- -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz
 
@@ -62,6 +62,12 @@ envtest:
 # admission benchmark compares Paved with it.
 opa:
 	@hack/opa.sh >/dev/null
+
+# Gitea, the real git host the scaffolder's publish tests push to, built
+# from source through the module proxy (about 5 minutes, once) into
+# ~/.cache/paved/tools.
+gitea:
+	@hack/gitea.sh >/dev/null
 
 generate:
 	$(GO) generate ./...

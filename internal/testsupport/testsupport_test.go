@@ -2,6 +2,8 @@ package testsupport_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,5 +131,24 @@ func TestGitServerAcceptsGoGitPush(t *testing.T) {
 	clone := srv.Clone(t, "orders")
 	if got := testsupport.Git(t, clone, "log", "--format=%s", "-1"); strings.TrimSpace(got) != "scaffold" {
 		t.Fatalf("cloned head commit = %q, want scaffold", got)
+	}
+}
+
+// The Gitea harness serves its API with the admin token it made.
+func TestStartGitea(t *testing.T) {
+	g := testsupport.StartGitea(t)
+	req, _ := http.NewRequest(http.MethodGet, g.URL+"/api/v1/user", nil)
+	req.Header.Set("Authorization", "token "+g.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var user struct {
+		Login   string `json:"login"`
+		IsAdmin bool   `json:"is_admin"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&user); err != nil || user.Login != g.User || !user.IsAdmin {
+		t.Fatalf("GET /user = %d %+v %v", resp.StatusCode, user, err)
 	}
 }
