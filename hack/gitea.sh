@@ -24,7 +24,7 @@ if [[ ! -x "$dir/gitea" ]]; then
 	[[ -d "$src" ]] || { echo "gitea: go mod download gave no source folder" >&2; exit 1; }
 	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
 	cp -r "$src" "$dir.tmp/src" && chmod -R u+w "$dir.tmp/src"
-	(cd "$dir.tmp/src" && CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -tags 'sqlite sqlite_unlock_notify' -o ../gitea .)
+	(cd "$dir.tmp/src" && CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.Version=${GITEA_VERSION#v}" -tags 'sqlite sqlite_unlock_notify' -o ../gitea .)
 	rm -rf "$dir" && mv "$dir.tmp" "$dir"
 fi
 echo "$dir/gitea"

@@ -1,0 +1,135 @@
+// Package publish is the scaffolder's publish actions: create a
+// repository on a git host through its REST API, then commit the
+// workspace and push it with go-git. A repository that already holds the
+// same tree is success (a retried task); one with other content is an
+// error.
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/paved-dev/paved"
+)
+
+// commitSpec is what goes into the initial commit.
+type commitSpec struct {
+	Dir           string // the directory to publish (the workspace or its sourcePath)
+	Branch        string
+	Message       string
+	Name, Email   string
+	RemoteURL     string
+	Username      string
+	Token         string
+	AuthorTimeNow func() time.Time
+}
+
+// pushResult is what pushing found or did.
+type pushResult struct {
+	CommitHash string
+	// Existing is set when the remote branch already held the same tree,
+	// so nothing was pushed.
+	Existing bool
+}
+
+// commitAndPush commits every file of spec.Dir in a repository kept in
+// memory (no .git is written into the workspace) and pushes it as the
+// remote's branch. If the branch exists with the same tree, that commit
+// is the result; with another tree, an error.
+func commitAndPush(ctx context.Context, spec commitSpec) (pushResult, error) {
+	wt := osfs.New(spec.Dir, osfs.WithBoundOS())
+	repo, err := git.Init(memory.NewStorage(), wt)
+	if err != nil {
+		return pushResult{}, err
+	}
+	if err := repo.CreateBranch(&config.Branch{Name: spec.Branch}); err != nil {
+		return pushResult{}, err
+	}
+	head := plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.NewBranchReferenceName(spec.Branch))
+	if err := repo.Storer.SetReference(head); err != nil {
+		return pushResult{}, err
+	}
+	tree, err := repo.Worktree()
+	if err != nil {
+		return pushResult{}, err
+	}
+	if err := tree.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		return pushResult{}, fmt.Errorf("stage the workspace: %w", err)
+	}
+	sig := &object.Signature{Name: spec.Name, Email: spec.Email, When: spec.AuthorTimeNow()}
+	hash, err := tree.Commit(spec.Message, &git.CommitOptions{Author: sig, Committer: sig, AllowEmptyCommits: true})
+	if err != nil {
+		return pushResult{}, fmt.Errorf("commit the workspace: %w", err)
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{spec.RemoteURL}}); err != nil {
+		return pushResult{}, err
+	}
+	auth := &githttp.BasicAuth{Username: spec.Username, Password: spec.Token}
+	if existing, same, err := remoteBranch(ctx, repo, spec, auth, hash); err != nil || existing != "" {
+		if err != nil {
+			return pushResult{}, err
+		}
+		if !same {
+			return pushResult{}, paved.Errorf(paved.CodeConflict, "%s already has a %s branch with other content; choose another repository or empty it", redact(spec.RemoteURL), spec.Branch)
+		}
+		return pushResult{CommitHash: existing, Existing: true}, nil
+	}
+	ref := config.RefSpec(fmt.Sprintf("refs/heads/%[1]s:refs/heads/%[1]s", spec.Branch))
+	err = repo.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{ref}, Auth: auth})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return pushResult{}, paved.Errorf(paved.CodeUnavailable, "push to %s: %v", redact(spec.RemoteURL), err)
+	}
+	return pushResult{CommitHash: hash.String()}, nil
+}
+
+// remoteBranch fetches the remote's branch, if it has one, and reports
+// its commit and whether its tree is the one just committed.
+func remoteBranch(ctx context.Context, repo *git.Repository, spec commitSpec, auth transport.AuthMethod, local plumbing.Hash) (string, bool, error) {
+	remoteRef := plumbing.NewRemoteReferenceName("origin", spec.Branch)
+	err := repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Auth: auth, Depth: 1,
+		RefSpecs: []config.RefSpec{config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", spec.Branch, remoteRef))}})
+	switch {
+	case errors.Is(err, transport.ErrEmptyRemoteRepository), isNoMatchingRef(err):
+		return "", false, nil
+	case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):
+		return "", false, paved.Errorf(paved.CodeUnavailable, "read %s: %v", redact(spec.RemoteURL), err)
+	}
+	ref, err := repo.Reference(remoteRef, true)
+	if err != nil {
+		return "", false, nil
+	}
+	theirs, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		return "", false, err
+	}
+	ours, err := repo.CommitObject(local)
+	if err != nil {
+		return "", false, err
+	}
+	return theirs.Hash.String(), theirs.TreeHash == ours.TreeHash, nil
+}
+
+func isNoMatchingRef(err error) bool {
+	var nm git.NoMatchingRefSpecError
+	return errors.As(err, &nm)
+}
+
+// userInfo matches the user info of a URL.
+var userInfo = regexp.MustCompile(`^([a-z][a-z0-9+.-]*://)[^/@]*@`)
+
+// redact drops user info from a URL for messages.
+func redact(u string) string {
+	return userInfo.ReplaceAllString(u, "$1")
+}

@@ -1,0 +1,231 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"code.gitea.io/sdk/gitea"
+
+	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/scaffolder"
+	"github.com/paved-dev/paved/scaffolder/render"
+)
+
+// Host is how Paved reaches a git host: its integration settings.
+type Host struct {
+	// BaseURL is the host's web and API root, e.g. https://gitea.example.com.
+	BaseURL string
+	// Username and Token authenticate API calls and pushes.
+	Username, Token string
+}
+
+// Gitea is publish:gitea. Unlike Backstage's, which only creates
+// repositories of organisations, the owner may be an organisation or the
+// token's own user.
+type Gitea struct {
+	// Hosts finds the integration for a repoUrl's host.
+	Hosts func(host string) (Host, bool)
+	// HTTP is the client for API calls (default http.DefaultClient).
+	HTTP *http.Client
+	// Now stamps commits (default time.Now).
+	Now func() time.Time
+}
+
+var _ scaffolder.Undoer = Gitea{}
+
+// ID is the action's name in templates.
+func (Gitea) ID() string { return "publish:gitea" }
+
+// Description says what the action does.
+func (Gitea) Description() string {
+	return "Create a repository on Gitea and push the workspace to it as its first commit"
+}
+
+// publishInput is the input publish actions share, Backstage's names.
+type publishInput struct {
+	RepoURL, Description, DefaultBranch, RepoVisibility, SourcePath string
+	CommitMessage, AuthorName, AuthorEmail                          string
+}
+
+func decodePublishInput(action string, in map[string]any) (publishInput, error) {
+	var d paved.Details
+	get := func(key, def string) string {
+		v, ok := in[key]
+		if !ok || v == nil {
+			return def
+		}
+		s, ok := v.(string)
+		if !ok {
+			d.Add("input."+key, "must be a string")
+		}
+		if s == "" {
+			return def
+		}
+		return s
+	}
+	p := publishInput{RepoURL: get("repoUrl", ""), Description: get("description", ""), DefaultBranch: get("defaultBranch", "main"),
+		RepoVisibility: get("repoVisibility", "private"), SourcePath: get("sourcePath", "."), CommitMessage: get("gitCommitMessage", "initial commit"),
+		AuthorName: get("gitAuthorName", "Scaffolder"), AuthorEmail: get("gitAuthorEmail", "scaffolder@paved.invalid")}
+	if p.RepoURL == "" {
+		d.Add("input.repoUrl", "is required (host?owner=OWNER&repo=REPO)")
+	}
+	switch p.RepoVisibility {
+	case "private", "public", "internal":
+	default:
+		d.Add("input.repoVisibility", "is %q; want private, internal or public", p.RepoVisibility)
+	}
+	return p, d.Err("invalid " + action + " input")
+}
+
+// Run creates the repository and pushes the workspace (or its
+// sourcePath). A dry run says what it would create and touches nothing.
+func (a Gitea) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, error) {
+	in, err := decodePublishInput(a.ID(), call.Input)
+	if err != nil {
+		return nil, err
+	}
+	repoURL, err := (&render.Engine{HostType: func(string) (string, bool) { return "gitea", true }}).ParseRepoURL(in.RepoURL)
+	if err != nil {
+		return nil, paved.Invalid("invalid publish:gitea input", paved.Detail{Field: "input.repoUrl", Reason: err.Error()})
+	}
+	host, ok := a.Hosts(repoURL.Host)
+	if !ok {
+		return nil, paved.Invalid("invalid publish:gitea input", paved.Detail{Field: "input.repoUrl",
+			Reason: fmt.Sprintf("no Gitea integration for %s; add it under integrations.gitea in the configuration", repoURL.Host)})
+	}
+	base := strings.TrimSuffix(host.BaseURL, "/")
+	owner := repoURL.Owner
+	if owner == "" {
+		owner = host.Username
+	}
+	out := map[string]any{
+		"remoteUrl":       base + "/" + owner + "/" + repoURL.Repo + ".git",
+		"repoContentsUrl": base + "/" + owner + "/" + repoURL.Repo + "/src/branch/" + in.DefaultBranch + "/",
+	}
+	if call.DryRun {
+		call.Log.Info(fmt.Sprintf("publish:gitea would create %s/%s on %s and push the workspace to %s", owner, repoURL.Repo, base, in.DefaultBranch))
+		return out, nil
+	}
+	client, err := a.client(ctx, base, host.Token)
+	if err != nil {
+		return nil, err
+	}
+	created, err := a.createRepo(client, owner, repoURL.Repo, host.Username, in)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := sourceDir(call, in.SourcePath)
+	if err != nil {
+		return nil, err
+	}
+	res, err := commitAndPush(ctx, commitSpec{Dir: dir, Branch: in.DefaultBranch, Message: in.CommitMessage, Name: in.AuthorName,
+		Email: in.AuthorEmail, RemoteURL: out["remoteUrl"].(string), Username: host.Username, Token: host.Token, AuthorTimeNow: a.now})
+	if err != nil {
+		if created {
+			_, _ = client.DeleteRepo(owner, repoURL.Repo) // leave no empty repository behind
+		}
+		return nil, err
+	}
+	out["commitHash"] = res.CommitHash
+	out["created"] = created // Paved's: whether undo may delete it
+	return out, nil
+}
+
+// Undo deletes the repository if this step created it.
+func (a Gitea) Undo(ctx context.Context, call *scaffolder.Call, output map[string]any) error {
+	if created, _ := output["created"].(bool); !created {
+		return nil
+	}
+	in, err := decodePublishInput(a.ID(), call.Input)
+	if err != nil {
+		return err
+	}
+	repoURL, err := (&render.Engine{HostType: func(string) (string, bool) { return "gitea", true }}).ParseRepoURL(in.RepoURL)
+	if err != nil {
+		return err
+	}
+	host, ok := a.Hosts(repoURL.Host)
+	if !ok {
+		return paved.Errorf(paved.CodeUnprocessable, "undo publish:gitea: no integration for %s", repoURL.Host)
+	}
+	client, err := a.client(ctx, strings.TrimSuffix(host.BaseURL, "/"), host.Token)
+	if err != nil {
+		return err
+	}
+	owner := repoURL.Owner
+	if owner == "" {
+		owner = host.Username
+	}
+	if resp, err := client.DeleteRepo(owner, repoURL.Repo); err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
+		return paved.Errorf(paved.CodeUnavailable, "undo publish:gitea: delete %s/%s: %v", owner, repoURL.Repo, err)
+	}
+	return nil
+}
+
+func (a Gitea) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a Gitea) client(ctx context.Context, base, token string) (*gitea.Client, error) {
+	httpClient := a.HTTP
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	c, err := gitea.NewClient(base, gitea.SetToken(token), gitea.SetContext(ctx), gitea.SetHTTPClient(httpClient))
+	if err != nil && errors.Is(err, &gitea.ErrUnknownVersion{}) && c != nil {
+		err = nil // a development build of Gitea: its API is the current one
+	}
+	if err != nil {
+		return nil, paved.Errorf(paved.CodeUnavailable, "reach Gitea at %s: %v", base, err)
+	}
+	return c, nil
+}
+
+// createRepo creates owner/name, for the token's user or an organisation.
+// It reports false when the repository already exists (a retried step:
+// the push then decides whether its content is the same).
+func (a Gitea) createRepo(c *gitea.Client, owner, name, user string, in publishInput) (bool, error) {
+	opt := gitea.CreateRepoOption{Name: name, Description: in.Description, Private: in.RepoVisibility != "public", DefaultBranch: in.DefaultBranch}
+	var resp *gitea.Response
+	var err error
+	if strings.EqualFold(owner, user) {
+		_, resp, err = c.CreateRepo(opt)
+	} else {
+		_, resp, err = c.CreateOrgRepo(owner, opt)
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case resp != nil && resp.StatusCode == http.StatusConflict:
+		return false, nil
+	case resp != nil && resp.StatusCode == http.StatusNotFound:
+		return false, paved.Invalid("invalid publish:gitea input", paved.Detail{Field: "input.repoUrl", Reason: fmt.Sprintf("no user or organisation %q on Gitea", owner)})
+	case resp != nil && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized):
+		return false, paved.Errorf(paved.CodeForbidden, "Gitea refused to create %s/%s: %v", owner, name, err)
+	}
+	return false, paved.Errorf(paved.CodeUnavailable, "create %s/%s on Gitea: %v", owner, name, err)
+}
+
+// sourceDir is the directory to publish: sourcePath inside the workspace.
+func sourceDir(call *scaffolder.Call, sourcePath string) (string, error) {
+	if call.Workspace == nil {
+		return "", errors.New("publish: the task has no workspace")
+	}
+	p := path.Clean(strings.TrimPrefix(sourcePath, "./"))
+	if p != "." && !fs.ValidPath(p) {
+		return "", paved.Invalid("invalid publish input", paved.Detail{Field: "input.sourcePath", Reason: "must be a path inside the workspace"})
+	}
+	if _, err := call.Workspace.Stat(p); err != nil {
+		return "", paved.Invalid("invalid publish input", paved.Detail{Field: "input.sourcePath", Reason: "no such directory in the workspace"})
+	}
+	return path.Join(call.Workspace.Name(), p), nil
+}
