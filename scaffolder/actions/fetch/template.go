@@ -31,6 +31,9 @@ type Template struct{ Render *render.Engine }
 // ID is the action's name in templates.
 func (Template) ID() string { return "fetch:template" }
 
+// SupportsDryRun: it only writes into the workspace.
+func (Template) SupportsDryRun() bool { return true }
+
 // Description says what the action does.
 func (Template) Description() string {
 	return "Render a skeleton directory with values into the workspace: file contents and paths are templates"

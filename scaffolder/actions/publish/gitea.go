@@ -42,6 +42,9 @@ var _ scaffolder.Undoer = Gitea{}
 // ID is the action's name in templates.
 func (Gitea) ID() string { return "publish:gitea" }
 
+// SupportsDryRun: a dry run reports the URLs it would create.
+func (Gitea) SupportsDryRun() bool { return true }
+
 // Description says what the action does.
 func (Gitea) Description() string {
 	return "Create a repository on Gitea and push the workspace to it as its first commit"
