@@ -21,7 +21,9 @@ type Log struct{}
 func (Log) ID() string { return "debug:log" }
 
 // Description says what the action does.
-func (Log) Description() string { return "Write a message, and optionally the workspace's files, to the task log" }
+func (Log) Description() string {
+	return "Write a message, and optionally the workspace's files, to the task log"
+}
 
 // SupportsDryRun: it changes nothing.
 func (Log) SupportsDryRun() bool { return true }
