@@ -26,6 +26,10 @@ type Integration struct {
 	Token    string `yaml:"token"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+	// BaseURL is the host's web and API root when it is not
+	// https://<host> (Backstage's gitea baseUrl); the scaffolder's publish
+	// actions use it.
+	BaseURL string `yaml:"baseUrl"`
 }
 
 // All lists every integration with its provider's name.

@@ -58,4 +58,9 @@ func (s *Server) routes() {
 	prov.GET("/environments/:service/:env", s.getEnvironment)
 	prov.POST("/environments/:service/:env/reconcile", s.reconcileEnvironment)
 	prov.DELETE("/environments/:service/:env", s.deprovisionEnvironment)
+
+	// The scaffolder, with Backstage's scaffolder API paths and shapes.
+	sc := e.Group("/api/scaffolder/v2")
+	sc.GET("/actions", s.listActions)
+	sc.POST("/dry-run", s.dryRun)
 }

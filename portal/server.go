@@ -48,6 +48,7 @@ type Server struct {
 	catalog      Catalog
 	policies     Policies
 	provisioning Provisioning
+	scaffolder   Scaffolder
 	// admission counts the webhook's decisions.
 	admission *admissionMetrics
 }
@@ -58,6 +59,7 @@ type Services struct {
 	Catalog      Catalog
 	Policies     Policies
 	Provisioning Provisioning
+	Scaffolder   Scaffolder
 }
 
 // NewServer builds the HTTP server from its dependencies. It does not listen.
@@ -68,7 +70,7 @@ func NewServer(opts Options, log *slog.Logger, db *database.DB, svc Services) *S
 	// Log the peer's address, not X-Forwarded-For, which any client can
 	// forge; trusting a proxy's header needs a trusted-proxies setting.
 	e.IPExtractor = echo.ExtractIPDirect()
-	s := &Server{echo: e, opts: opts, limits: apiLimits, log: log, db: db, registry: newRegistry(), catalog: cat, policies: pol, provisioning: svc.Provisioning}
+	s := &Server{echo: e, opts: opts, limits: apiLimits, log: log, db: db, registry: newRegistry(), catalog: cat, policies: pol, provisioning: svc.Provisioning, scaffolder: svc.Scaffolder}
 	s.admission = newAdmissionMetrics(s.registry)
 	if pol.Decisions != nil {
 		registerDecisionLogMetrics(s.registry, pol.Decisions)

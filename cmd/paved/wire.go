@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +21,13 @@ import (
 	"github.com/paved-dev/paved/internal/kube"
 	"github.com/paved-dev/paved/policies"
 	"github.com/paved-dev/paved/portal"
+	"github.com/paved-dev/paved/scaffolder"
+	"github.com/paved-dev/paved/scaffolder/actions/debug"
+	"github.com/paved-dev/paved/scaffolder/actions/fetch"
+	kubeactions "github.com/paved-dev/paved/scaffolder/actions/kube"
+	"github.com/paved-dev/paved/scaffolder/actions/publish"
 	"github.com/paved-dev/paved/scaffolder/provision"
+	"github.com/paved-dev/paved/scaffolder/render"
 )
 
 // scheduleEvery is how often the leader looks for locations due a refresh.
@@ -64,7 +71,53 @@ func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*service
 		return nil, err
 	}
 	cat.Queue = queue
-	return &services{portal: portal.Services{Catalog: cat, Policies: pol, Provisioning: prov}, queue: queue, cfg: cfg}, nil
+	sc, err := newScaffolder(cfg, prov)
+	if err != nil {
+		return nil, err
+	}
+	return &services{portal: portal.Services{Catalog: cat, Policies: pol, Provisioning: prov, Scaffolder: sc}, queue: queue, cfg: cfg}, nil
+}
+
+// newScaffolder builds the template engine and the registry of actions:
+// fetch:template, debug:log, publish:gitea over the configured Gitea
+// integrations, and the Kubernetes actions when provisioning is on.
+func newScaffolder(cfg config.Config, prov portal.Provisioning) (portal.Scaffolder, error) {
+	in := cfg.Catalog.Integrations
+	types := map[string]string{"github.com": "github"}
+	for provider, list := range in.All() {
+		for _, it := range list {
+			types[strings.ToLower(it.Host)] = provider
+		}
+	}
+	engine := &render.Engine{HostType: func(host string) (string, bool) {
+		t, ok := types[strings.ToLower(host)]
+		return t, ok
+	}}
+	gitea := publish.Gitea{Hosts: func(host string) (publish.Host, bool) {
+		for _, it := range in.Gitea {
+			if strings.EqualFold(it.Host, host) {
+				base := it.BaseURL
+				if base == "" {
+					base = "https://" + it.Host
+				}
+				token := it.Token
+				if token == "" {
+					token = it.Password
+				}
+				return publish.Host{BaseURL: base, Username: it.Username, Token: token}, true
+			}
+		}
+		return publish.Host{}, false
+	}}
+	actions := []scaffolder.Action{fetch.Template{Render: engine}, debug.Log{}, gitea}
+	if p := prov.Provisioner; p != nil && p.Enabled() {
+		actions = append(actions, kubeactions.Actions(p)...)
+	}
+	registry, err := scaffolder.NewRegistry(actions...)
+	if err != nil {
+		return portal.Scaffolder{}, err
+	}
+	return portal.Scaffolder{Actions: registry, Render: engine}, nil
 }
 
 // newCatalog builds the catalog's store and ingester; its Queue is left
