@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing/fstest"
 
 	"github.com/labstack/echo/v4"
 
@@ -125,25 +126,22 @@ func (s *Server) dryRun(c echo.Context) error {
 	if err := tpl.CheckValues(req.Values); err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp("", "paved-dry-run-*")
+	templateFiles, err := directoryContents(req.DirectoryContents)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
-	templateDir, wsDir := filepath.Join(work, "template"), filepath.Join(work, "workspace")
-	if err := writeDirectoryContents(templateDir, req.DirectoryContents); err != nil {
+	wsDir, err := os.MkdirTemp("", "paved-dry-run-*")
+	if err != nil {
 		return err
 	}
-	if err := os.Mkdir(wsDir, 0o700); err != nil {
-		return err
-	}
+	defer os.RemoveAll(wsDir)
 	ws, err := os.OpenRoot(wsDir)
 	if err != nil {
 		return err
 	}
 	defer ws.Close()
 	logs := &logCollector{}
-	x := &scaffolder.Execution{Template: tpl, Values: req.Values, Secrets: req.Secrets, Workspace: ws, Files: localFiles(templateDir),
+	x := &scaffolder.Execution{Template: tpl, Values: req.Values, Secrets: req.Secrets, Workspace: ws, Files: localFiles(templateFiles),
 		DryRun: true, Log: slog.New(logs), Render: sc.Render, Actions: sc.Actions}
 	results, output, err := x.Run(c.Request().Context())
 	if err != nil {
@@ -179,60 +177,46 @@ func stepsOf(tpl *scaffolder.Template, results []scaffolder.StepResult) []dryRun
 	return out
 }
 
-// writeDirectoryContents writes the files of a dry run, refusing paths
-// that would leave the directory.
-func writeDirectoryContents(dir string, files []dryRunFile) error {
+// directoryContents reads the files of a dry run into memory, refusing
+// paths that would leave the template. fstest.MapFS is the standard
+// library's in-memory fs.FS (it does not import package testing); the
+// files never touch the disk.
+func directoryContents(files []dryRunFile) (fstest.MapFS, error) {
 	if len(files) > maxDryRunFiles {
-		return paved.Errorf(paved.CodeTooLarge, "directoryContents holds %d files; at most %d", len(files), maxDryRunFiles)
+		return nil, paved.Errorf(paved.CodeTooLarge, "directoryContents holds %d files; at most %d", len(files), maxDryRunFiles)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	r, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
+	out := fstest.MapFS{}
 	for i, f := range files {
-		field := fmt.Sprintf("directoryContents[%d].path", i)
 		p := path.Clean(strings.TrimPrefix(filepath.ToSlash(f.Path), "./"))
 		if !fs.ValidPath(p) || p == "." {
-			return paved.Invalid("invalid dry run", paved.Detail{Field: field, Reason: fmt.Sprintf("%q is not a relative path inside the template", f.Path)})
+			return nil, paved.Invalid("invalid dry run", paved.Detail{Field: fmt.Sprintf("directoryContents[%d].path", i), Reason: fmt.Sprintf("%q is not a relative path inside the template", f.Path)})
 		}
 		data, err := base64.StdEncoding.DecodeString(f.Base64Content)
 		if err != nil {
-			return paved.Invalid("invalid dry run", paved.Detail{Field: fmt.Sprintf("directoryContents[%d].base64Content", i), Reason: "not base64"})
+			return nil, paved.Invalid("invalid dry run", paved.Detail{Field: fmt.Sprintf("directoryContents[%d].base64Content", i), Reason: "not base64"})
 		}
-		if d := path.Dir(p); d != "." {
-			if err := r.MkdirAll(d, 0o700); err != nil {
-				return paved.Invalid("invalid dry run", paved.Detail{Field: field, Reason: err.Error()})
-			}
-		}
-		mode := os.FileMode(0o600)
+		mode := fs.FileMode(0o644)
 		if f.Executable {
-			mode = 0o700
+			mode = 0o755
 		}
-		if err := r.WriteFile(p, data, mode); err != nil {
-			return paved.Invalid("invalid dry run", paved.Detail{Field: field, Reason: err.Error()})
-		}
+		out[p] = &fstest.MapFile{Data: data, Mode: mode}
 	}
-	return nil
+	return out, nil
 }
 
 // localFiles resolves fetch:* urls of a dry run against the files it was
 // sent: relative paths only.
-func localFiles(dir string) func(context.Context, string) (fs.FS, error) {
+func localFiles(files fs.FS) func(context.Context, string) (fs.FS, error) {
 	return func(_ context.Context, url string) (fs.FS, error) {
 		p := path.Clean(strings.TrimPrefix(url, "./"))
 		if strings.Contains(url, "://") || !fs.ValidPath(p) {
 			return nil, paved.Invalid("invalid step input", paved.Detail{Field: "input.url",
 				Reason: fmt.Sprintf("%q: a dry run reads only the files sent in directoryContents, by relative path", url)})
 		}
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if st, err := os.Stat(full); err != nil || !st.IsDir() {
+		if st, err := fs.Stat(files, p); err != nil || !st.IsDir() {
 			return nil, paved.Invalid("invalid step input", paved.Detail{Field: "input.url", Reason: fmt.Sprintf("%q is not a directory of directoryContents", url)})
 		}
-		return os.DirFS(full), nil
+		return fs.Sub(files, p)
 	}
 }
 

@@ -24,7 +24,7 @@ import (
 
 const compatCases = "../scaffolder/actions/fetch/testdata/compat"
 
-func scaffolderServer(t *testing.T) *Server {
+func scaffolderServer(t testing.TB) *Server {
 	t.Helper()
 	engine := &render.Engine{HostType: func(host string) (string, bool) { return "github", host == "github.com" }}
 	actions, err := scaffolder.NewRegistry(fetch.Template{Render: engine}, debug.Log{})
