@@ -23,6 +23,7 @@ Commands:
   migrate   bring the database schema up to date and exit
   catalog   validate descriptor files, import locations
   policy    test, evaluate and export Rego policies
+  template  render and test scaffolder templates locally
   admission print the admission webhook configuration (manifest)
   dev       developer tools (gen-catalog)
   version   print the version
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return catalogCmd(ctx, rest, getenv, stdout, stderr)
 	case "policy":
 		return policyCmd(ctx, rest, stdout, stderr)
+	case "template":
+		return templateCmd(ctx, rest, stdout, stderr)
 	case "admission":
 		return admissionCmd(rest, getenv, stdout, stderr)
 	case "dev":
