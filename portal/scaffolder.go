@@ -99,6 +99,9 @@ type dryRunResponse struct {
 	Steps             []dryRunStep   `json:"steps"`
 }
 
+// dryRunTemplateRef is the reference a dry-run template runs under.
+const dryRunTemplateRef = "template:default/dry-run"
+
 // maxDryRunFiles bounds directoryContents (the body limit bounds bytes).
 const maxDryRunFiles = 10_000
 
@@ -126,6 +129,10 @@ func (s *Server) dryRun(c echo.Context) error {
 	if err := tpl.CheckValues(req.Values); err != nil {
 		return err
 	}
+	// Backstage's dry run names every template template:default/dry-run
+	// (it did not come from the catalog); catalog:write's
+	// backstage.io/source-template annotation says so, here too.
+	tpl.Ref = dryRunTemplateRef
 	templateFiles, err := directoryContents(req.DirectoryContents)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/paved-dev/paved/internal/database"
 	"github.com/paved-dev/paved/internal/testsupport"
 	"github.com/paved-dev/paved/scaffolder"
+	catalogactions "github.com/paved-dev/paved/scaffolder/actions/catalog"
 	"github.com/paved-dev/paved/scaffolder/actions/debug"
 	"github.com/paved-dev/paved/scaffolder/actions/fetch"
 	"github.com/paved-dev/paved/scaffolder/render"
@@ -27,7 +28,7 @@ const compatCases = "../scaffolder/actions/fetch/testdata/compat"
 func scaffolderServer(t testing.TB) *Server {
 	t.Helper()
 	engine := &render.Engine{HostType: func(host string) (string, bool) { return "github", host == "github.com" }}
-	actions, err := scaffolder.NewRegistry(fetch.Template{Render: engine}, debug.Log{})
+	actions, err := scaffolder.NewRegistry(fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{}, catalogactions.Write{}, debug.Log{})
 	if err != nil {
 		t.Fatal(err)
 	}

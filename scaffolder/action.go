@@ -42,6 +42,9 @@ type Call struct {
 	// url), resolved against the template's own location and allowed by
 	// the reading rules; nil when the task reads none.
 	Files func(ctx context.Context, url string) (fs.FS, error)
+	// Template is the reference of the template the task runs
+	// (template:default/name), as Backstage's templateInfo.entityRef.
+	Template string
 	// DryRun asks for no side effects outside the workspace: an action
 	// that would change the world says what it would do instead.
 	DryRun bool

@@ -124,7 +124,7 @@ func (x *Execution) step(ctx context.Context, step Step, scope map[string]any) S
 		if in == nil {
 			in = map[string]any{}
 		}
-		out, err := action.Run(ctx, &Call{Input: in, Workspace: x.Workspace, Files: x.Files, DryRun: x.DryRun,
+		out, err := action.Run(ctx, &Call{Input: in, Workspace: x.Workspace, Files: x.Files, DryRun: x.DryRun, Template: x.Template.Ref,
 			Log: x.Log.With("step", step.ID)})
 		if err != nil {
 			return fail(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/scaffolder"
+	catalogactions "github.com/paved-dev/paved/scaffolder/actions/catalog"
 	"github.com/paved-dev/paved/scaffolder/actions/debug"
 	"github.com/paved-dev/paved/scaffolder/actions/fetch"
 	"github.com/paved-dev/paved/scaffolder/actions/publish"
@@ -115,7 +116,8 @@ func renderTemplateDir(ctx context.Context, dir string, values map[string]any, o
 	defer ws.Close()
 	engine := &render.Engine{HostType: func(string) (string, bool) { return "git", true }}
 	gitea := publish.Gitea{Hosts: func(host string) (publish.Host, bool) { return publish.Host{BaseURL: "https://" + host}, true }}
-	actions, err := scaffolder.NewRegistry(fetch.Template{Render: engine}, debug.Log{}, gitea)
+	actions, err := scaffolder.NewRegistry(fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{},
+		catalogactions.Write{}, debug.Log{}, gitea)
 	if err != nil {
 		return res, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/paved-dev/paved/policies"
 	"github.com/paved-dev/paved/portal"
 	"github.com/paved-dev/paved/scaffolder"
+	catalogactions "github.com/paved-dev/paved/scaffolder/actions/catalog"
 	"github.com/paved-dev/paved/scaffolder/actions/debug"
 	"github.com/paved-dev/paved/scaffolder/actions/fetch"
 	kubeactions "github.com/paved-dev/paved/scaffolder/actions/kube"
@@ -109,7 +110,8 @@ func newScaffolder(cfg config.Config, prov portal.Provisioning) (portal.Scaffold
 		}
 		return publish.Host{}, false
 	}}
-	actions := []scaffolder.Action{fetch.Template{Render: engine}, debug.Log{}, gitea}
+	actions := []scaffolder.Action{fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{},
+		catalogactions.Write{}, debug.Log{}, gitea}
 	if p := prov.Provisioner; p != nil && p.Enabled() {
 		actions = append(actions, kubeactions.Actions(p)...)
 	}

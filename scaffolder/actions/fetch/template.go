@@ -60,13 +60,10 @@ func (a Template) Run(ctx context.Context, call *scaffolder.Call) (map[string]an
 	if err != nil {
 		return nil, err
 	}
-	if call.Files == nil || call.Workspace == nil {
-		return nil, paved.Errorf(paved.CodeUnprocessable, "fetch:template: the task has no files to read or no workspace")
-	}
 	if _, ok := call.Input["copyWithoutRender"]; ok && call.Log != nil {
 		call.Log.Warn("fetch:template: copyWithoutRender is deprecated and ignored (as on Backstage); use copyWithoutTemplating")
 	}
-	skeleton, err := call.Files(ctx, in.URL)
+	skeleton, err := files(ctx, call, in.URL)
 	if err != nil {
 		return nil, err
 	}
