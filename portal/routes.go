@@ -61,6 +61,7 @@ func (s *Server) routes() {
 
 	// The scaffolder, with Backstage's scaffolder API paths and shapes.
 	sc := e.Group("/api/scaffolder/v2")
+	sc.GET("/templates/:namespace/:kind/:name/parameter-schema", s.parameterSchema)
 	sc.GET("/actions", s.listActions)
 	sc.POST("/dry-run", s.dryRun)
 }

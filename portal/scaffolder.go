@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/catalog"
 	"github.com/paved-dev/paved/scaffolder"
 	"github.com/paved-dev/paved/scaffolder/render"
 )
@@ -54,6 +55,65 @@ func (s *Server) listActions(c echo.Context) error {
 		out = append(out, actionJSON{ID: id, Description: a.Description(), Schema: map[string]any{}})
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// parameterSchema answers Backstage's GET
+// /v2/templates/:namespace/:kind/:name/parameter-schema: the template's
+// form pages, from the catalog.
+func (s *Server) parameterSchema(c echo.Context) error {
+	if s.catalog.Store == nil {
+		return paved.Errorf(paved.CodeUnavailable, "the catalog is not running in this server")
+	}
+	if !strings.EqualFold(c.Param("kind"), "template") {
+		return paved.Invalid("not a template", paved.Detail{Field: "kind", Reason: fmt.Sprintf("is %q; want template", c.Param("kind"))})
+	}
+	ref := catalog.Ref{Kind: "template", Namespace: c.Param("namespace"), Name: c.Param("name")}
+	entity, err := s.catalog.Store.EntityByRef(c.Request().Context(), ref)
+	if err != nil {
+		return err
+	}
+	tpl, err := scaffolder.ParseTemplate(entity)
+	if err != nil {
+		return err
+	}
+	meta := entity.Metadata()
+	out := map[string]any{"title": meta["name"], "steps": pageSteps(tpl.Pages)}
+	if t, ok := meta["title"]; ok {
+		out["title"] = t
+	}
+	copyPresent(out, meta, "description", "ui:options")
+	spec := entity.Spec()
+	copyPresent(out, spec, "presentation")
+	if d, ok := spec["formDecorators"]; ok {
+		out["formDecorators"] = d
+	} else if d, ok := spec["EXPERIMENTAL_formDecorators"]; ok {
+		out["formDecorators"] = d
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// pageSteps are the form pages as Backstage lists them.
+func pageSteps(pages []map[string]any) []map[string]any {
+	steps := make([]map[string]any, 0, len(pages))
+	for _, p := range pages {
+		step := map[string]any{"title": "Please enter the following information", "schema": p}
+		if t, ok := p["title"]; ok {
+			step["title"] = t
+		}
+		copyPresent(step, p, "description")
+		steps = append(steps, step)
+	}
+	return steps
+}
+
+// copyPresent copies the keys from src that it has (JSON leaves out what
+// JavaScript leaves undefined).
+func copyPresent(dst, src map[string]any, keys ...string) {
+	for _, k := range keys {
+		if v, ok := src[k]; ok {
+			dst[k] = v
+		}
+	}
 }
 
 // dryRunFile is a file of a dry run, Backstage's shape.

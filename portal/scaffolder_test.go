@@ -14,6 +14,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/paved-dev/paved/catalog"
 	"github.com/paved-dev/paved/internal/database"
 	"github.com/paved-dev/paved/internal/testsupport"
 	"github.com/paved-dev/paved/scaffolder"
@@ -177,4 +178,45 @@ func TestDryRunRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A template in the catalog serves its form pages in Backstage's shape.
+func TestParameterSchema(t *testing.T) {
+	s, store := newCatalogServer(t, database.SQLite)
+	docs, err := catalog.ParseDocuments([]byte(`apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: go-service, title: Go service, description: An HTTP service}
+spec:
+  owner: team-a
+  type: service
+  parameters:
+    - title: Service
+      properties: {name: {type: string}}
+    - properties: {port: {type: integer}}
+  steps: [{id: log, action: debug:log}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, errs := catalog.NewRaw(docs[0].Value)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	loc, err := store.CreateLocation(t.Context(), "url", "https://git.example.com/t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.ApplyLocation(t.Context(), loc, catalog.Emitted{Entities: []catalog.Raw{raw}}, catalog.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := call(t, s, "GET", "/api/scaffolder/v2/templates/default/template/go-service/parameter-schema", nil, http.StatusOK)
+	want := map[string]any{"title": "Go service", "description": "An HTTP service", "steps": []any{
+		map[string]any{"title": "Service", "schema": map[string]any{"title": "Service", "properties": map[string]any{"name": map[string]any{"type": "string"}}}},
+		map[string]any{"title": "Please enter the following information", "schema": map[string]any{"properties": map[string]any{"port": map[string]any{"type": "integer"}}}},
+	}}
+	if !reflect.DeepEqual(out, want) {
+		t.Fatalf("parameter-schema = %v\nwant %v", out, want)
+	}
+	call(t, s, "GET", "/api/scaffolder/v2/templates/default/template/nope/parameter-schema", nil, http.StatusNotFound)
+	call(t, s, "GET", "/api/scaffolder/v2/templates/default/component/x/parameter-schema", nil, http.StatusBadRequest)
 }
