@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
+
+	"github.com/paved-dev/paved/internal/jsonvalue"
 )
 
 // spool keeps the entities a refresh read on disk, between reading the
@@ -70,7 +71,7 @@ func (s *spool) batches(size int, fn func([]Emission) error) error {
 		if err != nil {
 			return fmt.Errorf("read back a spooled refresh: %w", err)
 		}
-		batch = append(batch, Emission{Entity: Raw(plainNumbers(map[string]any(line.Entity)).(map[string]any)), Source: line.Source})
+		batch = append(batch, Emission{Entity: Raw(jsonvalue.PlainNumbers(map[string]any(line.Entity)).(map[string]any)), Source: line.Source})
 		if len(batch) == size {
 			if err := fn(batch); err != nil {
 				return err
@@ -88,27 +89,4 @@ func (s *spool) batches(size int, fn func([]Emission) error) error {
 func (s *spool) close() {
 	s.f.Close()
 	os.Remove(s.f.Name())
-}
-
-// plainNumbers turns the json.Numbers of a decoded value back into the
-// int64 and float64 values YAML decoding gives, in place, so a spooled
-// entity is the one that was read.
-func plainNumbers(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, c := range t {
-			t[k] = plainNumbers(c)
-		}
-	case []any:
-		for i, c := range t {
-			t[i] = plainNumbers(c)
-		}
-	case json.Number:
-		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
-			return i
-		}
-		f, _ := strconv.ParseFloat(string(t), 64)
-		return f
-	}
-	return v
 }

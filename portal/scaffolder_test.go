@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"io/fs"
@@ -95,7 +94,7 @@ func TestDryRunMatchesBackstage(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			body := dryRunBody(t, dir)
 			ours := call(t, s, "POST", "/api/scaffolder/v2/dry-run", body, http.StatusOK)
-			theirs := backstageDryRun(t, b, body)
+			theirs := b.DryRun(t, body)
 			if got, want := files(t, ours), files(t, theirs); !reflect.DeepEqual(got, want) {
 				t.Errorf("files differ:\npaved     %q\nbackstage %q", got, want)
 			}
@@ -104,24 +103,6 @@ func TestDryRunMatchesBackstage(t *testing.T) {
 			}
 		})
 	}
-}
-
-func backstageDryRun(t *testing.T, b *testsupport.BackstageBackend, body map[string]any) map[string]any {
-	t.Helper()
-	data, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, b.URL+"/api/scaffolder/v2/dry-run", bytes.NewReader(data))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+b.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("Backstage: %d %v", resp.StatusCode, err)
-	}
-	return out
 }
 
 func TestDryRunWarnsAboutCIExpressions(t *testing.T) {

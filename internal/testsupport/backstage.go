@@ -1,7 +1,9 @@
 package testsupport
 
 import (
+	"bytes"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -134,6 +136,29 @@ backend:
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// DryRun posts body to Backstage's POST /api/scaffolder/v2/dry-run and
+// returns its answer; anything but a 200 fails the test.
+func (b *BackstageBackend) DryRun(tb testing.TB, body any) map[string]any {
+	tb.Helper()
+	data, err := json.Marshal(body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.URL+"/api/scaffolder/v2/dry-run", bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+b.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		tb.Fatalf("Backstage's dry run: %d %v %v", resp.StatusCode, err, out)
+	}
+	return out
 }
 
 // dropDatabases removes the databases Backstage made (one per plugin).

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
-	"strconv"
 
 	"github.com/nikolalohinski/gonja/v2/nodes"
+
+	"github.com/paved-dev/paved/internal/jsonvalue"
 )
 
 // Input evaluates a step's input (or the template's output) as Backstage's
@@ -71,7 +72,7 @@ func (e *Engine) inputString(s string, scope map[string]any, warnings *[]Warning
 	if dec.Decode(&parsed) != nil || dec.More() {
 		return out, true
 	}
-	return fromJSON(parsed), true
+	return jsonvalue.PlainNumbers(parsed), true
 }
 
 // isSingleExpression is Backstage's test: the string parses to exactly one
@@ -90,25 +91,4 @@ func (e *Engine) isSingleExpression(s string) bool {
 	}
 	_, ok := root.Nodes[0].(*nodes.Output)
 	return ok
-}
-
-// fromJSON turns json.Numbers into int64 or float64.
-func fromJSON(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, c := range t {
-			t[k] = fromJSON(c)
-		}
-	case []any:
-		for i, c := range t {
-			t[i] = fromJSON(c)
-		}
-	case json.Number:
-		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
-			return i
-		}
-		f, _ := strconv.ParseFloat(string(t), 64)
-		return f
-	}
-	return v
 }

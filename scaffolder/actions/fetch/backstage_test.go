@@ -1,14 +1,11 @@
 package fetch_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -81,60 +78,33 @@ func readYAML(t *testing.T, p string, v any) {
 // Backstage's dry-run endpoint and returns the files it wrote.
 func backstageDryRun(t *testing.T, b *testsupport.BackstageBackend, dir string, entity, values map[string]any) map[string]string {
 	t.Helper()
-	type file struct {
-		Path          string `json:"path"`
-		Base64Content string `json:"base64Content"`
-	}
-	var contents []file
+	var contents []any
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
 		data, err := os.ReadFile(p)
-		contents = append(contents, file{filepath.ToSlash(rel), base64.StdEncoding.EncodeToString(data)})
+		contents = append(contents, map[string]any{"path": filepath.ToSlash(rel), "base64Content": base64.StdEncoding.EncodeToString(data)})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]any{"template": entity, "values": values, "secrets": map[string]any{}, "directoryContents": contents})
-	req, _ := http.NewRequest(http.MethodPost, b.URL+"/api/scaffolder/v2/dry-run", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+b.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		DirectoryContents []file `json:"directoryContents"`
-		Steps             []struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
-		} `json:"steps"`
-		Log []struct {
-			Body struct {
-				Message string `json:"message"`
-				Status  string `json:"status"`
-			} `json:"body"`
-		} `json:"log"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("Backstage dry-run: %d %v", resp.StatusCode, err)
+	out := b.DryRun(t, map[string]any{"template": entity, "values": values, "secrets": map[string]any{}, "directoryContents": contents})
+	for _, l := range out["log"].([]any) {
+		if body, _ := l.(map[string]any)["body"].(map[string]any); body["status"] == "failed" {
+			t.Fatalf("Backstage's dry run failed: %v", body["message"])
+		}
 	}
 	files := map[string]string{}
-	for _, f := range out.DirectoryContents {
-		data, err := base64.StdEncoding.DecodeString(f.Base64Content)
+	for _, f := range out["directoryContents"].([]any) {
+		m := f.(map[string]any)
+		data, err := base64.StdEncoding.DecodeString(m["base64Content"].(string))
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[f.Path] = string(data)
-	}
-	for _, l := range out.Log {
-		if l.Body.Status == "failed" {
-			t.Fatalf("Backstage's dry run failed: %s", l.Body.Message)
-		}
+		files[m["path"].(string)] = string(data)
 	}
 	return files
 }
