@@ -24,6 +24,7 @@ func (e *Engine) filters() *exec.FilterSet {
 		"default":        filterDefault,
 		"d":              filterDefault,
 		printFilter:      filterPrint,
+		tickFilter:       filterTick,
 	})
 }
 

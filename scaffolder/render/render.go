@@ -193,6 +193,7 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 		}
 	}
 	var outputs []*nodes.Output
+	var loops []*controlstructures.ForControlStructure
 	bound := map[string]bool{}
 	inspect(reflect.ValueOf(root), map[uintptr]bool{}, func(v reflect.Value) {
 		switch v.Type() {
@@ -208,6 +209,9 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 		case forType:
 			bound[v.FieldByName("Key").String()] = true
 			bound[v.FieldByName("Value").String()] = true
+			if v.CanAddr() {
+				loops = append(loops, v.Addr().Interface().(*controlstructures.ForControlStructure))
+			}
 		case dictType:
 			if v.CanAddr() {
 				bareKeys(v.Addr().Interface().(*nodes.Dict))
@@ -230,7 +234,45 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 	for _, o := range outputs {
 		o.Expression = &nodes.FilteredExpression{Expression: o.Expression, Filters: []*nodes.FilterCall{{Token: o.Start, Name: printFilter}}}
 	}
+	// Every loop body starts with a tick that counts against the render's
+	// budget, so nested loops over big values cannot run for minutes: the
+	// engine has no other way to stop a template.
+	for _, l := range loops {
+		if l.BodyWrapper != nil {
+			tok := l.Position()
+			tick := &nodes.Output{Start: tok, End: tok, Expression: &nodes.FilteredExpression{
+				Expression: &nodes.String{Location: tok, Val: ""}, Filters: []*nodes.FilterCall{{Token: tok, Name: tickFilter}}}}
+			l.BodyWrapper.Nodes = append([]nodes.Node{tick}, l.BodyWrapper.Nodes...)
+		}
+	}
+	data[budgetKey] = &budget{left: maxIterations}
 	return exec.NewContext(data), warnings
+}
+
+// maxIterations bounds the loop iterations of one render: a million
+// renders any real skeleton file, and stops in about a second.
+const maxIterations = 1_000_000
+
+// budgetKey names a render's budget in its context. A template that
+// assigns the name only ends its own render.
+const budgetKey = "__paved_budget"
+
+type budget struct{ left int }
+
+// tickFilter is the filter each loop body's tick calls.
+const tickFilter = "__paved_tick"
+
+func filterTick(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	v, _ := e.Environment.Context.Get(budgetKey)
+	b, ok := v.(*budget)
+	if !ok {
+		return exec.AsValue(errors.New("the template changed the engine's loop budget"))
+	}
+	b.left--
+	if b.left < 0 {
+		return exec.AsValue(fmt.Errorf("more than %d loop iterations", maxIterations))
+	}
+	return in
 }
 
 // ciContexts are the names CI systems give their own ${{ }} expressions.

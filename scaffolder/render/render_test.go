@@ -93,7 +93,11 @@ func TestRenderBounds(t *testing.T) {
 	if _, _, err := e.Render("{% for i in range(100000000) %}{% endfor %}", nil, Options{}); err == nil {
 		t.Fatal("range(1e8) rendered; want it refused")
 	}
-	huge := "{% for i in range(10000) %}{% for j in range(10000) %}xxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}"
+	spin := "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}"
+	if _, _, err := e.Render(spin, nil, Options{}); err == nil || !strings.Contains(err.Error(), "loop iterations") {
+		t.Fatalf("10^8 silent iterations: %v, want the loop budget", err)
+	}
+	huge := "{% for i in range(1000) %}{% for j in range(900) %}xxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}"
 	if _, _, err := e.Render(huge, nil, Options{}); err == nil || !strings.Contains(err.Error(), "MiB") {
 		t.Fatalf("2 GB of output: %v, want the output limit", err)
 	}
