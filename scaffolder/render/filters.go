@@ -25,6 +25,7 @@ func (e *Engine) filters() *exec.FilterSet {
 		"d":              filterDefault,
 		printFilter:      filterPrint,
 		tickFilter:       filterTick,
+		macroTickFilter:  filterMacroTick,
 	})
 }
 

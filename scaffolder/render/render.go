@@ -9,6 +9,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -151,13 +152,35 @@ func (e *Engine) parse(src string, opts Options) (*exec.Template, error) {
 	}
 	cfg.KeepTrailingNewline = true // Nunjucks keeps a file's last newline
 	cfg.TrimBlocks, cfg.LeftStripBlocks = opts.TrimBlocks, opts.LstripBlocks
-	const name = "/template"
-	t, err := exec.NewTemplate(name, cfg, loaders.MustNewMemoryLoader(map[string]string{name: src}), e.environment())
+	t, err := exec.NewTemplate(templateName, cfg, &oneTemplate{src: src}, e.environment())
 	if err != nil {
 		return nil, engineError(err)
 	}
 	return t, nil
 }
+
+// templateName is what the engine calls the template being rendered.
+const templateName = "/template"
+
+// oneTemplate is a loader that serves the template being parsed once and
+// nothing else: {% include %}, {% import %} and {% extends %} find no file
+// (and a template cannot include itself forever).
+type oneTemplate struct {
+	src  string
+	read bool
+}
+
+func (l *oneTemplate) Read(path string) (io.Reader, error) {
+	if l.read || path != templateName {
+		return nil, fmt.Errorf("templates cannot include other files (%s)", path)
+	}
+	l.read = true
+	return strings.NewReader(l.src), nil
+}
+
+func (l *oneTemplate) Resolve(path string) (string, error) { return path, nil }
+
+func (l *oneTemplate) Inherit(string) (loaders.Loader, error) { return l, nil }
 
 // globals are Jinja's global functions with a bounded range.
 func globals() *exec.Context {
@@ -194,6 +217,7 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 	}
 	var outputs []*nodes.Output
 	var loops []*controlstructures.ForControlStructure
+	var macros []*nodes.Macro
 	bound := map[string]bool{}
 	inspect(reflect.ValueOf(root), map[uintptr]bool{}, func(v reflect.Value) {
 		switch v.Type() {
@@ -211,6 +235,10 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 			bound[v.FieldByName("Value").String()] = true
 			if v.CanAddr() {
 				loops = append(loops, v.Addr().Interface().(*controlstructures.ForControlStructure))
+			}
+		case macroType:
+			if v.CanAddr() {
+				macros = append(macros, v.Addr().Interface().(*nodes.Macro))
 			}
 		case dictType:
 			if v.CanAddr() {
@@ -245,7 +273,17 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 			l.BodyWrapper.Nodes = append([]nodes.Node{tick}, l.BodyWrapper.Nodes...)
 		}
 	}
-	data[budgetKey] = &budget{left: maxIterations}
+	// A macro that calls itself would overflow the stack, which no
+	// recover catches: every macro body counts its calls too.
+	for _, m := range macros {
+		if m.Wrapper != nil {
+			tok := m.Location
+			tick := &nodes.Output{Start: tok, End: tok, Expression: &nodes.FilteredExpression{
+				Expression: &nodes.String{Location: tok, Val: ""}, Filters: []*nodes.FilterCall{{Token: tok, Name: macroTickFilter}}}}
+			m.Wrapper.Nodes = append([]nodes.Node{tick}, m.Wrapper.Nodes...)
+		}
+	}
+	data[budgetKey] = &budget{left: maxIterations, calls: maxMacroCalls}
 	return exec.NewContext(data), warnings
 }
 
@@ -257,7 +295,28 @@ const maxIterations = 1_000_000
 // assigns the name only ends its own render.
 const budgetKey = "__paved_budget"
 
-type budget struct{ left int }
+type budget struct{ left, calls int }
+
+// maxMacroCalls bounds the macro calls of one render, recursion included.
+// Recursion costs the square of its depth (gonja wraps the error at every
+// level on the way out: 10,000 levels took 98 s), so the bound is low.
+const maxMacroCalls = 1_000
+
+// macroTickFilter is the filter each macro body's tick calls.
+const macroTickFilter = "__paved_macro_tick"
+
+func filterMacroTick(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	v, _ := e.Environment.Context.Get(budgetKey)
+	b, ok := v.(*budget)
+	if !ok {
+		return exec.AsValue(errors.New("the template changed the engine's budget"))
+	}
+	b.calls--
+	if b.calls < 0 {
+		return exec.AsValue(fmt.Errorf("more than %d macro calls", maxMacroCalls))
+	}
+	return in
+}
 
 // tickFilter is the filter each loop body's tick calls.
 const tickFilter = "__paved_tick"
@@ -284,6 +343,7 @@ var (
 	outputType = reflect.TypeOf(nodes.Output{})
 	forType    = reflect.TypeOf(controlstructures.ForControlStructure{})
 	dictType   = reflect.TypeOf(nodes.Dict{})
+	macroType  = reflect.TypeOf(nodes.Macro{})
 )
 
 // bareKeys reads { defaultKind: "group" } as JavaScript (and Nunjucks)
@@ -370,6 +430,18 @@ func exprText(expr nodes.Expression) string {
 	return "…"
 }
 
+// maxReason bounds an error's text: gonja wraps an error at every level
+// of nesting, so a deep template's message can run to hundreds of
+// kilobytes. Its start names the place, its end the cause.
+const maxReason = 600
+
+func shorten(msg string) string {
+	if len(msg) <= maxReason {
+		return msg
+	}
+	return strings.ToValidUTF8(msg[:maxReason/2], "") + " … " + strings.ToValidUTF8(msg[len(msg)-maxReason/2:], "")
+}
+
 // engineLine finds gonja's "Line: N" or "line N" in an error.
 var engineLine = regexp.MustCompile(`(?i)line[: ]+(\d+)`)
 
@@ -379,7 +451,7 @@ func engineError(err error) error {
 	if errors.As(err, &e) {
 		return e
 	}
-	out := &Error{Reason: strings.TrimPrefix(msg, "unable to execute template: ")}
+	out := &Error{Reason: shorten(strings.TrimPrefix(msg, "unable to execute template: "))}
 	if m := engineLine.FindStringSubmatch(msg); m != nil {
 		out.Line, _ = strconv.Atoi(m[1])
 	}

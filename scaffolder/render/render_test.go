@@ -2,6 +2,7 @@ package render
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -92,6 +93,14 @@ func TestRenderBounds(t *testing.T) {
 	}
 	if _, _, err := e.Render("{% for i in range(100000000) %}{% endfor %}", nil, Options{}); err == nil {
 		t.Fatal("range(1e8) rendered; want it refused")
+	}
+	for _, src := range []string{"{% macro f() %}${{ f() }}{% endmacro %}${{ f() }}", "{% include '/template' %}", "{% include 'x' %}"} {
+		if _, _, err := e.Render(src, nil, Options{}); err == nil || len(err.Error()) > 1000 {
+			t.Fatalf("%s: %.200v (%d bytes); want it refused in a short message", src, err, len(fmt.Sprint(err)))
+		}
+	}
+	if out, _, err := e.Render("{% macro greet(n) %}hi ${{ n }}{% endmacro %}${{ greet('a') }} ${{ greet('b') }}", nil, Options{}); err != nil || out != "hi a hi b" {
+		t.Fatalf("macros: %q, %v", out, err)
 	}
 	spin := "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}"
 	if _, _, err := e.Render(spin, nil, Options{}); err == nil || !strings.Contains(err.Error(), "loop iterations") {
