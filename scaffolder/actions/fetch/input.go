@@ -1,12 +1,10 @@
 package fetch
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/paved-dev/paved"
-	"github.com/paved-dev/paved/scaffolder/render"
 )
 
 // decodeTemplateInput reads fetch:template's input as Backstage's schema
@@ -18,9 +16,8 @@ func decodeTemplateInput(input map[string]any) (templateInput, error) {
 	if in.URL == "" && input["url"] == nil {
 		d.Add("input.url", "is required")
 	}
-	if v, ok := input["targetPath"]; ok {
-		in.TargetPath = str(input, "targetPath", &d)
-		_ = v
+	if t := str(input, "targetPath", &d); t != "" {
+		in.TargetPath = t
 	}
 	if v, ok := input["values"]; ok && v != nil {
 		m, ok := v.(map[string]any)
@@ -91,5 +88,3 @@ func flag(input map[string]any, key string, d *paved.Details) bool {
 	}
 	return b
 }
-
-func asRenderError(err error, target **render.Error) bool { return errors.As(err, target) }

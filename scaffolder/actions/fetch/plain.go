@@ -45,7 +45,7 @@ func (Plain) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, er
 	if err != nil {
 		return nil, err
 	}
-	w := writer{root: call, target: target, replace: true}
+	w := writer{call: call, target: target, replace: true}
 	for _, e := range entries {
 		if e.dir {
 			if err := w.dir(e.name); err != nil {
@@ -82,7 +82,7 @@ func (PlainFile) Run(ctx context.Context, call *scaffolder.Call) (map[string]any
 	if err != nil {
 		return nil, err
 	}
-	w := writer{root: call, replace: true}
+	w := writer{call: call, replace: true}
 	return map[string]any{}, w.file(target, data, mode)
 }
 
@@ -118,7 +118,7 @@ func (a TemplateFile) Run(ctx context.Context, call *scaffolder.Call) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	w := writer{root: call, replace: in.Replace}
+	w := writer{call: call, replace: in.Replace}
 	return map[string]any{}, w.file(target, []byte(text), mode|0o644)
 }
 

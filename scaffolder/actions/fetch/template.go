@@ -6,6 +6,7 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -81,7 +82,7 @@ func (a Template) Run(ctx context.Context, call *scaffolder.Call) (map[string]an
 	}
 	scope := map[string]any{key: in.Values}
 	opts := render.Options{TrimBlocks: in.TrimBlocks, LstripBlocks: in.LstripBlocks, CookiecutterCompat: in.CookiecutterCompat}
-	w := writer{root: call, target: in.TargetPath, replace: in.Replace}
+	w := writer{call: call, target: in.TargetPath, replace: in.Replace}
 	for _, e := range entries {
 		if err := a.entry(e, in, plain, scope, opts, skeleton, &w, call); err != nil {
 			return nil, err
@@ -140,7 +141,7 @@ func (a Template) renderText(src string, scope map[string]any, opts render.Optio
 	if err != nil {
 		var re *render.Error
 		line := 0
-		if ok := asRenderError(err, &re); ok {
+		if errors.As(err, &re) {
 			line = re.Line
 		}
 		return "", paved.Invalid("fetch:template: the skeleton does not render", paved.Detail{Field: what, Line: line, Reason: err.Error()})
@@ -233,7 +234,7 @@ func matchAll(skeleton fs.FS, patterns []string) (map[string]bool, error) {
 
 // writer writes rendered entries below the target path of the workspace.
 type writer struct {
-	root    *scaffolder.Call
+	call    *scaffolder.Call
 	target  string
 	replace bool
 }
@@ -253,7 +254,7 @@ func (w *writer) dir(local string) error {
 	if err != nil {
 		return err
 	}
-	if err := w.root.Workspace.MkdirAll(p, 0o755); err != nil {
+	if err := w.call.Workspace.MkdirAll(p, 0o755); err != nil {
 		return paved.Invalid("fetch:template: cannot create a directory", paved.Detail{Field: local, Reason: err.Error()})
 	}
 	return nil
@@ -264,15 +265,15 @@ func (w *writer) file(local string, data []byte, mode fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	if _, err := w.root.Workspace.Lstat(p); err == nil && !w.replace {
+	if _, err := w.call.Workspace.Lstat(p); err == nil && !w.replace {
 		return nil // Backstage keeps what is there unless replace is set
 	}
 	if dir := path.Dir(p); dir != "." {
-		if err := w.root.Workspace.MkdirAll(dir, 0o755); err != nil {
+		if err := w.call.Workspace.MkdirAll(dir, 0o755); err != nil {
 			return paved.Invalid("fetch:template: cannot create a directory", paved.Detail{Field: local, Reason: err.Error()})
 		}
 	}
-	if err := w.root.Workspace.WriteFile(p, data, mode|0o600); err != nil {
+	if err := w.call.Workspace.WriteFile(p, data, mode|0o600); err != nil {
 		return paved.Invalid("fetch:template: cannot write a file", paved.Detail{Field: local, Reason: err.Error()})
 	}
 	return nil
