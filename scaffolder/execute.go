@@ -45,6 +45,14 @@ type Execution struct {
 	Log       *slog.Logger
 	Render    *render.Engine
 	Actions   *Registry
+	// Completed are the outputs of steps an earlier run of the same task
+	// completed (a task resumed after its worker died): they are not run
+	// again, and later steps read their outputs.
+	Completed map[string]map[string]any
+	// OnStep, when set, is told each step's result as soon as it is known,
+	// so a task's progress is stored before the next step starts; its
+	// error stops the run.
+	OnStep func(ctx context.Context, res StepResult) error
 }
 
 // StepResult is what one step did.
@@ -66,7 +74,15 @@ func (x *Execution) Run(ctx context.Context) ([]StepResult, map[string]any, erro
 		if err := ctx.Err(); err != nil {
 			return results, nil, err
 		}
-		res := x.step(ctx, step, scope)
+		res, resumed := x.resumed(step)
+		if !resumed {
+			res = x.step(ctx, step, scope)
+			if x.OnStep != nil {
+				if err := x.OnStep(ctx, res); err != nil {
+					return results, nil, err
+				}
+			}
+		}
 		results = append(results, res)
 		if res.Status == StepFailed {
 			return results, nil, res.Err
@@ -81,6 +97,18 @@ func (x *Execution) Run(ctx context.Context) ([]StepResult, map[string]any, erro
 		}
 	}
 	return results, out, nil
+}
+
+// resumed is the result of a step an earlier run completed.
+func (x *Execution) resumed(step Step) (StepResult, bool) {
+	out, ok := x.Completed[step.ID]
+	if !ok {
+		return StepResult{}, false
+	}
+	if out == nil {
+		out = map[string]any{}
+	}
+	return StepResult{ID: step.ID, Name: step.Name, Action: step.Action, Status: StepCompleted, Output: out}, true
 }
 
 func (x *Execution) step(ctx context.Context, step Step, scope map[string]any) StepResult {

@@ -121,3 +121,33 @@ spec:
 		t.Fatalf("steps = %+v, err %v, %d runs; want the first failed and the second not run", steps, err, runs)
 	}
 }
+
+// A resumed task does not run the steps an earlier run completed; later
+// steps read their stored outputs, and each new result is reported as it
+// comes.
+func TestExecutionResumes(t *testing.T) {
+	tpl := parse(t, stepsTemplate)
+	runs := 0
+	actions, _ := scaffolder.NewRegistry(recorder{"test:safe", true, &runs}, recorder{"test:effects", true, &runs})
+	var reported []string
+	x := &scaffolder.Execution{Template: tpl, Values: map[string]any{"name": "svc", "port": int64(8080), "envs": []any{"dev"}},
+		Log: slog.New(slog.DiscardHandler), Render: &render.Engine{}, Actions: actions,
+		Completed: map[string]map[string]any{"first": {"name": "from-before", "port": int64(8080)}},
+		OnStep: func(_ context.Context, r scaffolder.StepResult) error {
+			reported = append(reported, r.ID+":"+string(r.Status))
+			return nil
+		}}
+	steps, _, err := x.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(reported, []string{"never:skipped", "envs:completed", "publish:completed"}) {
+		t.Fatalf("reported %v; want every step but the completed one", reported)
+	}
+	if runs != 2 {
+		t.Fatalf("%d action runs, want 2 (envs once, publish once)", runs)
+	}
+	if got := steps[2].Output["from"]; !reflect.DeepEqual(got, []any{"from-before"}) {
+		t.Fatalf("a later step read %v, want the stored output of the completed step", got)
+	}
+}
