@@ -9,7 +9,6 @@ package render
 import (
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -19,8 +18,8 @@ import (
 	controlstructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
 	"github.com/nikolalohinski/gonja/v2/config"
 	"github.com/nikolalohinski/gonja/v2/exec"
-	"github.com/nikolalohinski/gonja/v2/loaders"
 	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/nikolalohinski/gonja/v2/tokens"
 )
 
 // Options are fetch:template's rendering switches.
@@ -61,17 +60,6 @@ type Engine struct {
 	HostType func(host string) (string, bool)
 }
 
-// Limits on what one render may produce. Templates come from catalog
-// locations and task requests: hostile until checked.
-const (
-	// MaxOutput bounds the text one template renders to.
-	MaxOutput = 16 << 20
-	// maxRange bounds range(): Jinja's builtin streams from a goroutine
-	// that leaks when a loop stops early, and range(1e9) would run for
-	// minutes.
-	maxRange = 10_000
-)
-
 // Render renders src (a skeleton file, a step input) with scope.
 func (e *Engine) Render(src string, scope map[string]any, opts Options) (out string, warnings []Warning, err error) {
 	defer func() {
@@ -94,56 +82,6 @@ func (e *Engine) Render(src string, scope map[string]any, opts Options) (out str
 	return buf.String(), warnings, nil
 }
 
-// limitedBuffer fails writes past MaxOutput, which stops the renderer.
-type limitedBuffer struct {
-	strings.Builder
-	full bool
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if b.Len()+len(p) > MaxOutput {
-		b.full = true
-		return 0, errors.New("output limit")
-	}
-	return b.Builder.Write(p)
-}
-
-func (b *limitedBuffer) WriteString(s string) (int, error) { return b.Write([]byte(s)) }
-
-// rangeFunction is Nunjucks' range([start,] stop[, step]) as a list,
-// bounded by maxRange.
-func rangeFunction(_ *exec.Evaluator, params *exec.VarArgs) ([]int, error) {
-	args := make([]int, len(params.Args))
-	for i, a := range params.Args {
-		if !a.IsInteger() {
-			return nil, errors.New("range: want [start,] stop[, step] as integers")
-		}
-		args[i] = a.Integer()
-	}
-	start, stop, step := 0, 0, 1
-	switch len(args) {
-	case 1:
-		stop = args[0]
-	case 2:
-		start, stop = args[0], args[1]
-	case 3:
-		start, stop, step = args[0], args[1], args[2]
-	default:
-		return nil, errors.New("range: want [start,] stop[, step]")
-	}
-	if step == 0 {
-		return nil, errors.New("range: step cannot be 0")
-	}
-	var out []int
-	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
-		if len(out) == maxRange {
-			return nil, fmt.Errorf("range: more than %d numbers", maxRange)
-		}
-		out = append(out, i)
-	}
-	return out, nil
-}
-
 func (e *Engine) parse(src string, opts Options) (*exec.Template, error) {
 	cfg := config.New()
 	cfg.VariableStartString, cfg.VariableEndString = "${{", "}}"
@@ -158,29 +96,6 @@ func (e *Engine) parse(src string, opts Options) (*exec.Template, error) {
 	}
 	return t, nil
 }
-
-// templateName is what the engine calls the template being rendered.
-const templateName = "/template"
-
-// oneTemplate is a loader that serves the template being parsed once and
-// nothing else: {% include %}, {% import %} and {% extends %} find no file
-// (and a template cannot include itself forever).
-type oneTemplate struct {
-	src  string
-	read bool
-}
-
-func (l *oneTemplate) Read(path string) (io.Reader, error) {
-	if l.read || path != templateName {
-		return nil, fmt.Errorf("templates cannot include other files (%s)", path)
-	}
-	l.read = true
-	return strings.NewReader(l.src), nil
-}
-
-func (l *oneTemplate) Resolve(path string) (string, error) { return path, nil }
-
-func (l *oneTemplate) Inherit(string) (loaders.Loader, error) { return l, nil }
 
 // globals are Jinja's global functions with a bounded range.
 func globals() *exec.Context {
@@ -204,9 +119,11 @@ func (e *Engine) environment() *exec.Environment {
 // free name the scope lacks bound to undefined, so that an attribute of it
 // (github.sha) is empty as on Backstage instead of an error. Each output
 // of a CI system's context (github, secrets, env, matrix, …) that renders
-// empty this way is a warning: on Backstage it silently disappears.
+// empty this way is a warning: on Backstage it silently disappears. The
+// syntax tree is then instrumented: outputs printed the JavaScript way,
+// loops and macros counted.
 func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Options) (*exec.Context, []Warning) {
-	data := make(map[string]any, len(scope)+1)
+	data := make(map[string]any, len(scope)+2)
 	for k, v := range scope {
 		data[k] = wrap(v)
 	}
@@ -215,30 +132,48 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 			data["cookiecutter"] = v
 		}
 	}
-	var outputs []*nodes.Output
-	var loops []*controlstructures.ForControlStructure
-	var macros []*nodes.Macro
-	bound := map[string]bool{}
+	t := survey(root)
+	for _, name := range t.names {
+		if _, ok := data[name]; !ok && !builtinName(name) {
+			data[name] = undefined("")
+		}
+	}
+	warnings := ciWarnings(t, scope)
+	t.instrument()
+	data[budgetKey] = &budget{left: maxIterations, calls: maxMacroCalls}
+	return exec.NewContext(data), warnings
+}
+
+// tree is what survey found in a template's syntax tree.
+type tree struct {
+	names   []string
+	outputs []*nodes.Output
+	loops   []*controlstructures.ForControlStructure
+	macros  []*nodes.Macro
+	bound   map[string]bool // loop variables
+}
+
+// survey walks the syntax tree once, collecting what context needs and
+// reading bare dict keys as strings on the way.
+func survey(root *nodes.Template) *tree {
+	t := &tree{bound: map[string]bool{}}
 	inspect(reflect.ValueOf(root), map[uintptr]bool{}, func(v reflect.Value) {
 		switch v.Type() {
 		case nameType:
-			name := v.FieldByName("Name").Elem().FieldByName("Val").String()
-			if _, ok := data[name]; !ok && !builtinName(name) {
-				data[name] = undefined("")
-			}
+			t.names = append(t.names, v.FieldByName("Name").Elem().FieldByName("Val").String())
 		case outputType:
 			if v.CanAddr() && v.Addr().CanInterface() {
-				outputs = append(outputs, v.Addr().Interface().(*nodes.Output))
+				t.outputs = append(t.outputs, v.Addr().Interface().(*nodes.Output))
 			}
 		case forType:
-			bound[v.FieldByName("Key").String()] = true
-			bound[v.FieldByName("Value").String()] = true
+			t.bound[v.FieldByName("Key").String()] = true
+			t.bound[v.FieldByName("Value").String()] = true
 			if v.CanAddr() {
-				loops = append(loops, v.Addr().Interface().(*controlstructures.ForControlStructure))
+				t.loops = append(t.loops, v.Addr().Interface().(*controlstructures.ForControlStructure))
 			}
 		case macroType:
 			if v.CanAddr() {
-				macros = append(macros, v.Addr().Interface().(*nodes.Macro))
+				t.macros = append(t.macros, v.Addr().Interface().(*nodes.Macro))
 			}
 		case dictType:
 			if v.CanAddr() {
@@ -246,92 +181,48 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 			}
 		}
 	})
+	return t
+}
+
+// ciWarnings are the outputs of CI contexts the scope does not define.
+func ciWarnings(t *tree, scope map[string]any) []Warning {
 	var warnings []Warning
-	for _, o := range outputs {
+	for _, o := range t.outputs {
 		name := rootName(o.Expression)
-		if _, inScope := scope[name]; inScope || bound[name] || !ciContexts[name] {
+		if _, inScope := scope[name]; inScope || t.bound[name] || !ciContexts[name] {
 			continue
 		}
 		warnings = append(warnings, Warning{Line: o.Start.Line, Message: fmt.Sprintf(
 			"${{ %s }} rendered empty: %s is not defined here; if it is meant for the CI system, keep it with {%% raw %%}…{%% endraw %%} or copyWithoutTemplating",
 			exprText(o.Expression), name)})
 	}
-	// Print every output the JavaScript way, whatever computed it
-	// (4040 / 2 is 2020 on Backstage, 2020.0 in Jinja): Jinja's finalize,
-	// which gonja lacks, as a filter on each output.
-	for _, o := range outputs {
+	return warnings
+}
+
+// instrument prints every output the JavaScript way, whatever computed it
+// (4040 / 2 is 2020 on Backstage, 2020.0 in Jinja: Jinja's finalize, which
+// gonja lacks, as a filter on each output), and starts every loop and
+// macro body with a tick that counts against the render's budget.
+func (t *tree) instrument() {
+	for _, o := range t.outputs {
 		o.Expression = &nodes.FilteredExpression{Expression: o.Expression, Filters: []*nodes.FilterCall{{Token: o.Start, Name: printFilter}}}
 	}
-	// Every loop body starts with a tick that counts against the render's
-	// budget, so nested loops over big values cannot run for minutes: the
-	// engine has no other way to stop a template.
-	for _, l := range loops {
+	for _, l := range t.loops {
 		if l.BodyWrapper != nil {
-			tok := l.Position()
-			tick := &nodes.Output{Start: tok, End: tok, Expression: &nodes.FilteredExpression{
-				Expression: &nodes.String{Location: tok, Val: ""}, Filters: []*nodes.FilterCall{{Token: tok, Name: tickFilter}}}}
-			l.BodyWrapper.Nodes = append([]nodes.Node{tick}, l.BodyWrapper.Nodes...)
+			l.BodyWrapper.Nodes = append([]nodes.Node{tick(l.Position(), tickFilter)}, l.BodyWrapper.Nodes...)
 		}
 	}
-	// A macro that calls itself would overflow the stack, which no
-	// recover catches: every macro body counts its calls too.
-	for _, m := range macros {
+	for _, m := range t.macros {
 		if m.Wrapper != nil {
-			tok := m.Location
-			tick := &nodes.Output{Start: tok, End: tok, Expression: &nodes.FilteredExpression{
-				Expression: &nodes.String{Location: tok, Val: ""}, Filters: []*nodes.FilterCall{{Token: tok, Name: macroTickFilter}}}}
-			m.Wrapper.Nodes = append([]nodes.Node{tick}, m.Wrapper.Nodes...)
+			m.Wrapper.Nodes = append([]nodes.Node{tick(m.Location, macroTickFilter)}, m.Wrapper.Nodes...)
 		}
 	}
-	data[budgetKey] = &budget{left: maxIterations, calls: maxMacroCalls}
-	return exec.NewContext(data), warnings
 }
 
-// maxIterations bounds the loop iterations of one render: a million
-// renders any real skeleton file, and stops in about a second.
-const maxIterations = 1_000_000
-
-// budgetKey names a render's budget in its context. A template that
-// assigns the name only ends its own render.
-const budgetKey = "__paved_budget"
-
-type budget struct{ left, calls int }
-
-// maxMacroCalls bounds the macro calls of one render, recursion included.
-// Recursion costs the square of its depth (gonja wraps the error at every
-// level on the way out: 10,000 levels took 98 s), so the bound is low.
-const maxMacroCalls = 1_000
-
-// macroTickFilter is the filter each macro body's tick calls.
-const macroTickFilter = "__paved_macro_tick"
-
-func filterMacroTick(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
-	v, _ := e.Environment.Context.Get(budgetKey)
-	b, ok := v.(*budget)
-	if !ok {
-		return exec.AsValue(errors.New("the template changed the engine's budget"))
-	}
-	b.calls--
-	if b.calls < 0 {
-		return exec.AsValue(fmt.Errorf("more than %d macro calls", maxMacroCalls))
-	}
-	return in
-}
-
-// tickFilter is the filter each loop body's tick calls.
-const tickFilter = "__paved_tick"
-
-func filterTick(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
-	v, _ := e.Environment.Context.Get(budgetKey)
-	b, ok := v.(*budget)
-	if !ok {
-		return exec.AsValue(errors.New("the template changed the engine's loop budget"))
-	}
-	b.left--
-	if b.left < 0 {
-		return exec.AsValue(fmt.Errorf("more than %d loop iterations", maxIterations))
-	}
-	return in
+// tick is an output of nothing that calls filter.
+func tick(tok *tokens.Token, filter string) *nodes.Output {
+	return &nodes.Output{Start: tok, End: tok, Expression: &nodes.FilteredExpression{
+		Expression: &nodes.String{Location: tok, Val: ""}, Filters: []*nodes.FilterCall{{Token: tok, Name: filter}}}}
 }
 
 // ciContexts are the names CI systems give their own ${{ }} expressions.
