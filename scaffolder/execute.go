@@ -67,6 +67,7 @@ type StepResult struct {
 // A failing step stops the run: its result carries the error, the later
 // steps are not run, and Run returns the error.
 func (x *Execution) Run(ctx context.Context) ([]StepResult, map[string]any, error) {
+	x.Log = redactSecrets(x.Log, x.Secrets)
 	steps := map[string]any{}
 	scope := map[string]any{"parameters": x.Values, "steps": steps, "secrets": stringMap(x.Secrets), "user": x.User}
 	var results []StepResult

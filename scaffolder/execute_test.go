@@ -1,13 +1,16 @@
 package scaffolder_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/paved-dev/paved/scaffolder"
+	"github.com/paved-dev/paved/scaffolder/actions/debug"
 	"github.com/paved-dev/paved/scaffolder/render"
 )
 
@@ -149,5 +152,26 @@ func TestExecutionResumes(t *testing.T) {
 	}
 	if got := steps[2].Output["from"]; !reflect.DeepEqual(got, []any{"from-before"}) {
 		t.Fatalf("a later step read %v, want the stored output of the completed step", got)
+	}
+}
+
+// A step that logs a secret shows *** instead, as on Backstage.
+func TestExecutionRedactsSecrets(t *testing.T) {
+	tpl := parse(t, `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: secretive}
+spec:
+  steps:
+    - {id: log, action: debug:log, input: {message: 'token is ${{ secrets.token }}'}}
+`)
+	actions, _ := scaffolder.NewRegistry(debug.Log{})
+	var buf bytes.Buffer
+	x := &scaffolder.Execution{Template: tpl, Secrets: map[string]string{"token": "s3cr3t-value"},
+		Log: slog.New(slog.NewJSONHandler(&buf, nil)), Render: &render.Engine{}, Actions: actions}
+	if _, _, err := x.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "s3cr3t-value") || !strings.Contains(buf.String(), "token is ***") {
+		t.Fatalf("log = %s", buf.String())
 	}
 }
