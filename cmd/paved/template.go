@@ -117,7 +117,7 @@ func renderTemplateDir(ctx context.Context, dir string, values map[string]any, o
 	engine := &render.Engine{HostType: func(string) (string, bool) { return "git", true }}
 	gitea := publish.Gitea{Hosts: func(host string) (publish.Host, bool) { return publish.Host{BaseURL: "https://" + host}, true }}
 	actions, err := scaffolder.NewRegistry(fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{},
-		catalogactions.Write{}, debug.Log{}, gitea)
+		catalogactions.Write{}, debug.Log{}, gitea, publish.Git{})
 	if err != nil {
 		return res, err
 	}

@@ -80,8 +80,9 @@ func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*service
 }
 
 // newScaffolder builds the template engine and the registry of actions:
-// fetch:template, debug:log, publish:gitea over the configured Gitea
-// integrations, and the Kubernetes actions when provisioning is on.
+// the fetch actions, catalog:write, debug:log, publish:gitea and
+// publish:git over the configured integrations, and the Kubernetes
+// actions when provisioning is on.
 func newScaffolder(cfg config.Config, prov portal.Provisioning) (portal.Scaffolder, error) {
 	in := cfg.Catalog.Integrations
 	types := map[string]string{"github.com": "github"}
@@ -110,8 +111,20 @@ func newScaffolder(cfg config.Config, prov portal.Provisioning) (portal.Scaffold
 		}
 		return publish.Host{}, false
 	}}
+	plainGit := publish.Git{Hosts: func(host string) (publish.Host, bool) {
+		for _, it := range in.Git {
+			if strings.EqualFold(it.Host, host) {
+				token := it.Token
+				if token == "" {
+					token = it.Password
+				}
+				return publish.Host{Username: it.Username, Token: token}, true
+			}
+		}
+		return publish.Host{}, false
+	}}
 	actions := []scaffolder.Action{fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{},
-		catalogactions.Write{}, debug.Log{}, gitea}
+		catalogactions.Write{}, debug.Log{}, gitea, plainGit}
 	if p := prov.Provisioner; p != nil && p.Enabled() {
 		actions = append(actions, kubeactions.Actions(p)...)
 	}

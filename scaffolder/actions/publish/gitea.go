@@ -56,34 +56,46 @@ type publishInput struct {
 	CommitMessage, AuthorName, AuthorEmail                          string
 }
 
+// decodePublishInput reads a publish action's input, repoUrl required.
 func decodePublishInput(action string, in map[string]any) (publishInput, error) {
 	var d paved.Details
-	get := func(key, def string) string {
-		v, ok := in[key]
-		if !ok || v == nil {
-			return def
-		}
-		s, ok := v.(string)
-		if !ok {
-			d.Add("input."+key, "must be a string")
-		}
-		if s == "" {
-			return def
-		}
-		return s
-	}
-	p := publishInput{RepoURL: get("repoUrl", ""), Description: get("description", ""), DefaultBranch: get("defaultBranch", "main"),
-		RepoVisibility: get("repoVisibility", "private"), SourcePath: get("sourcePath", "."), CommitMessage: get("gitCommitMessage", "initial commit"),
-		AuthorName: get("gitAuthorName", "Scaffolder"), AuthorEmail: get("gitAuthorEmail", "scaffolder@paved.invalid")}
+	p := decodeCommitInput(in, &d)
+	p.RepoURL = stringInput(in, "repoUrl", "", &d)
 	if p.RepoURL == "" {
 		d.Add("input.repoUrl", "is required (host?owner=OWNER&repo=REPO)")
 	}
+	return p, d.Err("invalid " + action + " input")
+}
+
+// decodeCommitInput reads what every publish action shares: the branch,
+// the directory and the commit.
+func decodeCommitInput(in map[string]any, d *paved.Details) publishInput {
+	p := publishInput{Description: stringInput(in, "description", "", d), DefaultBranch: stringInput(in, "defaultBranch", "main", d),
+		RepoVisibility: stringInput(in, "repoVisibility", "private", d), SourcePath: stringInput(in, "sourcePath", ".", d),
+		CommitMessage: stringInput(in, "gitCommitMessage", "initial commit", d), AuthorName: stringInput(in, "gitAuthorName", "Scaffolder", d),
+		AuthorEmail: stringInput(in, "gitAuthorEmail", "scaffolder@paved.invalid", d)}
 	switch p.RepoVisibility {
 	case "private", "public", "internal":
 	default:
 		d.Add("input.repoVisibility", "is %q; want private, internal or public", p.RepoVisibility)
 	}
-	return p, d.Err("invalid " + action + " input")
+	return p
+}
+
+// stringInput is input[key] as a string, def when absent or empty.
+func stringInput(in map[string]any, key, def string, d *paved.Details) string {
+	v, ok := in[key]
+	if !ok || v == nil {
+		return def
+	}
+	s, ok := v.(string)
+	if !ok {
+		d.Add("input."+key, "must be a string")
+	}
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // Run creates the repository and pushes the workspace (or its
