@@ -95,34 +95,8 @@ func newScaffolder(cfg config.Config, prov portal.Provisioning) (portal.Scaffold
 		t, ok := types[strings.ToLower(host)]
 		return t, ok
 	}}
-	gitea := publish.Gitea{Hosts: func(host string) (publish.Host, bool) {
-		for _, it := range in.Gitea {
-			if strings.EqualFold(it.Host, host) {
-				base := it.BaseURL
-				if base == "" {
-					base = "https://" + it.Host
-				}
-				token := it.Token
-				if token == "" {
-					token = it.Password
-				}
-				return publish.Host{BaseURL: base, Username: it.Username, Token: token}, true
-			}
-		}
-		return publish.Host{}, false
-	}}
-	plainGit := publish.Git{Hosts: func(host string) (publish.Host, bool) {
-		for _, it := range in.Git {
-			if strings.EqualFold(it.Host, host) {
-				token := it.Token
-				if token == "" {
-					token = it.Password
-				}
-				return publish.Host{Username: it.Username, Token: token}, true
-			}
-		}
-		return publish.Host{}, false
-	}}
+	gitea := publish.Gitea{Hosts: func(host string) (publish.Host, bool) { return integrationHost(in.Gitea, host, true) }}
+	plainGit := publish.Git{Hosts: func(host string) (publish.Host, bool) { return integrationHost(in.Git, host, false) }}
 	actions := []scaffolder.Action{fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{},
 		catalogactions.Write{}, debug.Log{}, gitea, plainGit}
 	if p := prov.Provisioner; p != nil && p.Enabled() {
@@ -211,6 +185,29 @@ func newProvisioning(db *database.DB, cfg config.Config, restCfg *rest.Config, l
 	r := &provision.Reconciler{Provisioner: p, Cluster: home, Namespace: cfg.Namespace, Identity: p.Identity,
 		Interval: cfg.Provisioning.ReconcileInterval, Log: plog}
 	return portal.Provisioning{Provisioner: p, Reconciler: r}, nil
+}
+
+// integrationHost is the credentials of host among list (a token, or the
+// password for hosts configured with a user name and password); with
+// web, its base URL too (default https://<host>).
+func integrationHost(list []catalog.Integration, host string, web bool) (publish.Host, bool) {
+	for _, it := range list {
+		if !strings.EqualFold(it.Host, host) {
+			continue
+		}
+		h := publish.Host{Username: it.Username, Token: it.Token}
+		if h.Token == "" {
+			h.Token = it.Password
+		}
+		if web {
+			h.BaseURL = it.BaseURL
+			if h.BaseURL == "" {
+				h.BaseURL = "https://" + it.Host
+			}
+		}
+		return h, true
+	}
+	return publish.Host{}, false
 }
 
 // replicaIdentity names this process in the reconciler's Lease and in

@@ -113,30 +113,28 @@ const maxMacroCalls = 1_000
 const macroTickFilter = "__paved_macro_tick"
 
 func filterMacroTick(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
-	v, _ := e.Environment.Context.Get(budgetKey)
-	b, ok := v.(*budget)
-	if !ok {
-		return exec.AsValue(errors.New("the template changed the engine's budget"))
-	}
-	b.calls--
-	if b.calls < 0 {
-		return exec.AsValue(fmt.Errorf("more than %d macro calls", maxMacroCalls))
-	}
-	return in
+	return spend(e, in, func(b *budget) *int { return &b.calls }, fmt.Errorf("more than %d macro calls", maxMacroCalls))
 }
 
 // tickFilter is the filter each loop body's tick calls.
 const tickFilter = "__paved_tick"
 
 func filterTick(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	return spend(e, in, func(b *budget) *int { return &b.left }, fmt.Errorf("more than %d loop iterations", maxIterations))
+}
+
+// spend takes one from the render's counter that of picks, failing the
+// render with spent once it runs out.
+func spend(e *exec.Evaluator, in *exec.Value, of func(*budget) *int, spent error) *exec.Value {
 	v, _ := e.Environment.Context.Get(budgetKey)
 	b, ok := v.(*budget)
 	if !ok {
-		return exec.AsValue(errors.New("the template changed the engine's loop budget"))
+		return exec.AsValue(errors.New("the template changed the engine's budget"))
 	}
-	b.left--
-	if b.left < 0 {
-		return exec.AsValue(fmt.Errorf("more than %d loop iterations", maxIterations))
+	n := of(b)
+	*n--
+	if *n < 0 {
+		return exec.AsValue(spent)
 	}
 	return in
 }

@@ -105,33 +105,24 @@ func (a Gitea) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, 
 	if err != nil {
 		return nil, err
 	}
-	repoURL, err := (&render.Engine{HostType: func(string) (string, bool) { return "gitea", true }}).ParseRepoURL(in.RepoURL)
+	r, err := a.resolve(in)
 	if err != nil {
-		return nil, paved.Invalid("invalid publish:gitea input", paved.Detail{Field: "input.repoUrl", Reason: err.Error()})
+		return nil, err
 	}
-	host, ok := a.Hosts(repoURL.Host)
-	if !ok {
-		return nil, paved.Invalid("invalid publish:gitea input", paved.Detail{Field: "input.repoUrl",
-			Reason: fmt.Sprintf("no Gitea integration for %s; add it under integrations.gitea in the configuration", repoURL.Host)})
-	}
-	base := strings.TrimSuffix(host.BaseURL, "/")
-	owner := repoURL.Owner
-	if owner == "" {
-		owner = host.Username
-	}
+	base, owner, repo, host := r.base, r.owner, r.repo, r.host
 	out := map[string]any{
-		"remoteUrl":       base + "/" + owner + "/" + repoURL.Repo + ".git",
-		"repoContentsUrl": base + "/" + owner + "/" + repoURL.Repo + "/src/branch/" + in.DefaultBranch + "/",
+		"remoteUrl":       base + "/" + owner + "/" + repo + ".git",
+		"repoContentsUrl": base + "/" + owner + "/" + repo + "/src/branch/" + in.DefaultBranch + "/",
 	}
 	if call.DryRun {
-		call.Log.Info(fmt.Sprintf("publish:gitea would create %s/%s on %s and push the workspace to %s", owner, repoURL.Repo, base, in.DefaultBranch))
+		call.Log.Info(fmt.Sprintf("publish:gitea would create %s/%s on %s and push the workspace to %s", owner, repo, base, in.DefaultBranch))
 		return out, nil
 	}
 	client, err := a.client(ctx, base, host.Token)
 	if err != nil {
 		return nil, err
 	}
-	created, err := a.createRepo(client, owner, repoURL.Repo, host.Username, in)
+	created, err := a.createRepo(client, owner, repo, host.Username, in)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +134,7 @@ func (a Gitea) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, 
 		Email: in.AuthorEmail, RemoteURL: out["remoteUrl"].(string), Username: host.Username, Token: host.Token, AuthorTimeNow: a.now})
 	if err != nil {
 		if created {
-			_, _ = client.DeleteRepo(owner, repoURL.Repo) // leave no empty repository behind
+			_, _ = client.DeleteRepo(owner, repo) // leave no empty repository behind
 		}
 		return nil, err
 	}
@@ -161,26 +152,44 @@ func (a Gitea) Undo(ctx context.Context, call *scaffolder.Call, output map[strin
 	if err != nil {
 		return err
 	}
-	repoURL, err := (&render.Engine{HostType: func(string) (string, bool) { return "gitea", true }}).ParseRepoURL(in.RepoURL)
+	r, err := a.resolve(in)
 	if err != nil {
 		return err
 	}
-	host, ok := a.Hosts(repoURL.Host)
+	client, err := a.client(ctx, r.base, r.host.Token)
+	if err != nil {
+		return err
+	}
+	owner, repo := r.owner, r.repo
+	if resp, err := client.DeleteRepo(owner, repo); err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
+		return paved.Errorf(paved.CodeUnavailable, "undo publish:gitea: delete %s/%s: %v", owner, repo, err)
+	}
+	return nil
+}
+
+// giteaRepo is where a publish:gitea input points.
+type giteaRepo struct {
+	base, owner, repo string
+	host              Host
+}
+
+// resolve finds the repository and the integration of its host; the
+// owner defaults to the token's user.
+func (a Gitea) resolve(in publishInput) (giteaRepo, error) {
+	u, err := (&render.Engine{HostType: func(string) (string, bool) { return "gitea", true }}).ParseRepoURL(in.RepoURL)
+	if err != nil {
+		return giteaRepo{}, paved.Invalid("invalid publish:gitea input", paved.Detail{Field: "input.repoUrl", Reason: err.Error()})
+	}
+	host, ok := a.Hosts(u.Host)
 	if !ok {
-		return paved.Errorf(paved.CodeUnprocessable, "undo publish:gitea: no integration for %s", repoURL.Host)
+		return giteaRepo{}, paved.Invalid("invalid publish:gitea input", paved.Detail{Field: "input.repoUrl",
+			Reason: fmt.Sprintf("no Gitea integration for %s; add it under integrations.gitea in the configuration", u.Host)})
 	}
-	client, err := a.client(ctx, strings.TrimSuffix(host.BaseURL, "/"), host.Token)
-	if err != nil {
-		return err
-	}
-	owner := repoURL.Owner
+	owner := u.Owner
 	if owner == "" {
 		owner = host.Username
 	}
-	if resp, err := client.DeleteRepo(owner, repoURL.Repo); err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
-		return paved.Errorf(paved.CodeUnavailable, "undo publish:gitea: delete %s/%s: %v", owner, repoURL.Repo, err)
-	}
-	return nil
+	return giteaRepo{base: strings.TrimSuffix(host.BaseURL, "/"), owner: owner, repo: u.Repo, host: host}, nil
 }
 
 func (a Gitea) now() time.Time {
