@@ -31,6 +31,16 @@ type Undoer interface {
 	Undo(ctx context.Context, call *Call, output map[string]any) error
 }
 
+// Replayable is an Action whose Run changes nothing but the workspace
+// (fetch:*, catalog:write, debug:log), so running it again with the same
+// input rebuilds the same files. A task resumed in a new process starts
+// with an empty workspace: the runner runs its completed replayable steps
+// again, and takes the recorded output of the others (a repository is
+// not created twice).
+type Replayable interface {
+	Replayable() bool
+}
+
 // Call is one run of an action by a step.
 type Call struct {
 	// Input is the step's input, expressions evaluated.

@@ -53,6 +53,12 @@ type Execution struct {
 	// so a task's progress is stored before the next step starts; its
 	// error stops the run.
 	OnStep func(ctx context.Context, res StepResult) error
+	// OnStart, when set, is told that a step begins; its error stops the
+	// run before the step.
+	OnStart func(ctx context.Context, step Step) error
+
+	// scope is what expressions read, kept for Undo.
+	scope map[string]any
 }
 
 // StepResult is what one step did.
@@ -70,6 +76,7 @@ func (x *Execution) Run(ctx context.Context) ([]StepResult, map[string]any, erro
 	x.Log = redactSecrets(x.Log, x.Secrets)
 	steps := map[string]any{}
 	scope := map[string]any{"parameters": x.Values, "steps": steps, "secrets": stringMap(x.Secrets), "user": x.User}
+	x.scope = scope
 	var results []StepResult
 	for _, step := range x.Template.Steps {
 		if err := ctx.Err(); err != nil {
@@ -77,6 +84,11 @@ func (x *Execution) Run(ctx context.Context) ([]StepResult, map[string]any, erro
 		}
 		res, resumed := x.resumed(step)
 		if !resumed {
+			if x.OnStart != nil {
+				if err := x.OnStart(ctx, step); err != nil {
+					return results, nil, err
+				}
+			}
 			res = x.step(ctx, step, scope)
 			if x.OnStep != nil {
 				if err := x.OnStep(ctx, res); err != nil {
@@ -114,9 +126,6 @@ func (x *Execution) resumed(step Step) (StepResult, bool) {
 
 func (x *Execution) step(ctx context.Context, step Step, scope map[string]any) StepResult {
 	res := StepResult{ID: step.ID, Name: step.Name, Action: step.Action, Output: map[string]any{}}
-	if res.Name == "" {
-		res.Name = step.Action
-	}
 	fail := func(err error) StepResult {
 		res.Status, res.Err = StepFailed, fmt.Errorf("step %s (%s): %w", step.ID, step.Action, err)
 		return res

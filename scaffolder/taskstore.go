@@ -35,6 +35,8 @@ type Task struct {
 	Output          map[string]any
 	LastError       string
 	CancelRequested bool
+	// ClaimedBy names the worker running the task (while processing).
+	ClaimedBy       string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	LastHeartbeatAt *time.Time
@@ -45,6 +47,11 @@ type Task struct {
 type TaskSpec struct {
 	Template map[string]any `json:"template"`
 	Values   map[string]any `json:"values"`
+	// User is what templates read as user.entity and user.ref.
+	User map[string]any `json:"user,omitempty"`
+	// UndoOnFailure, when set, overrides the template's choice of
+	// whether a failed or cancelled task undoes its completed steps.
+	UndoOnFailure *bool `json:"undoOnFailure,omitempty"`
 }
 
 // TaskStep is one step's state in a task.
@@ -53,7 +60,19 @@ type TaskStep struct {
 	Status StepStatus     `json:"status"`
 	Output map[string]any `json:"output,omitempty"`
 	Error  string         `json:"error,omitempty"`
+	// Undo says what became of a completed step when the task failed or
+	// was cancelled: undone, undo-failed (Error says why) or not-undoable.
+	Undo string `json:"undo,omitempty"`
+	// UndoError is why the undo failed.
+	UndoError string `json:"undoError,omitempty"`
 }
+
+// What the runner did to a completed step of a task that failed.
+const (
+	StepUndone      = "undone"
+	StepUndoFailed  = "undo-failed"
+	StepNotUndoable = "not-undoable"
+)
 
 // TaskEvent is an entry of a task's event log.
 type TaskEvent struct {
@@ -66,13 +85,17 @@ type TaskEvent struct {
 
 // TaskStore keeps tasks and their events in the database.
 type TaskStore struct {
-	db *gorm.DB
+	db     *gorm.DB
+	sealer *Sealer
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
 
-// NewTaskStore returns a store over db, whose schema must be migrated.
-func NewTaskStore(db *database.DB) *TaskStore { return &TaskStore{db: db.Gorm, Now: time.Now} }
+// NewTaskStore returns a store over db, whose schema must be migrated;
+// sealer encrypts the secrets tasks are given (nil refuses secrets).
+func NewTaskStore(db *database.DB, sealer *Sealer) *TaskStore {
+	return &TaskStore{db: db.Gorm, sealer: sealer, Now: time.Now}
+}
 
 type taskRow struct {
 	ID              string `gorm:"primaryKey"`
@@ -84,6 +107,7 @@ type taskRow struct {
 	Output          string
 	LastError       string
 	CancelRequested bool
+	ClaimedBy       string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	LastHeartbeatAt *time.Time
@@ -101,8 +125,9 @@ type taskEventRow struct {
 
 func (taskEventRow) TableName() string { return "scaffolder_task_events" }
 
-// CreateTask stores a new open task for the template's steps.
-func (s *TaskStore) CreateTask(ctx context.Context, tpl *Template, spec TaskSpec, createdBy string) (*Task, error) {
+// CreateTask stores a new open task for the template's steps, its
+// secrets sealed.
+func (s *TaskStore) CreateTask(ctx context.Context, tpl *Template, spec TaskSpec, createdBy string, secrets map[string]string) (*Task, error) {
 	now := s.Now().UTC()
 	t := &Task{ID: uuid.NewString(), TemplateRef: tpl.Ref, Spec: spec, Status: TaskOpen, CreatedBy: createdBy, Output: map[string]any{},
 		CreatedAt: now, UpdatedAt: now}
@@ -113,10 +138,79 @@ func (s *TaskStore) CreateTask(ctx context.Context, tpl *Template, spec TaskSpec
 	if err != nil {
 		return nil, err
 	}
-	if err := s.db.WithContext(ctx).Create(row).Error; err != nil {
+	sealed, err := s.seal(t.ID, secrets)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(row).Error; err != nil {
+			return err
+		}
+		return tx.Model(&taskRow{}).Where("id = ?", t.ID).Update("sealed_secrets", sealed).Error
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store task: %w", err)
 	}
 	return t, nil
+}
+
+func (s *TaskStore) seal(id string, secrets map[string]string) (string, error) {
+	if len(secrets) == 0 {
+		return "", nil
+	}
+	if s.sealer == nil {
+		return "", paved.Errorf(paved.CodeUnavailable, "this server keeps no task secrets: it has no scaffolder secrets key")
+	}
+	return s.sealer.Seal(id, secrets)
+}
+
+// Secrets returns the secrets the task was given, while it may still run.
+func (s *TaskStore) Secrets(ctx context.Context, id string) (map[string]string, error) {
+	var sealed []string
+	if err := s.db.WithContext(ctx).Model(&taskRow{}).Where("id = ?", id).Pluck("sealed_secrets", &sealed).Error; err != nil {
+		return nil, err
+	}
+	if len(sealed) == 0 || sealed[0] == "" {
+		return nil, nil
+	}
+	if s.sealer == nil {
+		return nil, fmt.Errorf("task %s has secrets and this server has no scaffolder secrets key", id)
+	}
+	return s.sealer.Open(id, sealed[0])
+}
+
+// ErrClaimLost is returned to a worker whose task another worker took
+// over (its heartbeat had gone stale): it must stop at once.
+var ErrClaimLost = errors.New("another worker took over the task")
+
+// Claim makes worker the task's runner if the task is open, already its
+// own, or processing under a worker whose last heartbeat is before
+// staleBefore (a worker that died). It returns the task and whether it
+// was claimed; one compare-and-set statement, so of two workers racing
+// for a task exactly one wins.
+func (s *TaskStore) Claim(ctx context.Context, id, worker string, staleBefore time.Time) (*Task, bool, error) {
+	now := s.Now().UTC()
+	res := s.db.WithContext(ctx).Model(&taskRow{}).
+		Where("id = ? AND (status = ? OR (status = ? AND (claimed_by = ? OR last_heartbeat_at IS NULL OR last_heartbeat_at < ?)))",
+			id, TaskOpen, TaskProcessing, worker, staleBefore.UTC()).
+		Updates(map[string]any{"status": TaskProcessing, "claimed_by": worker, "last_heartbeat_at": now, "updated_at": now})
+	if res.Error != nil {
+		return nil, false, res.Error
+	}
+	t, err := s.Task(ctx, id)
+	return t, res.RowsAffected == 1, err
+}
+
+// Stale lists tasks that need a worker: processing ones whose heartbeat
+// is before staleBefore, and open ones created before it (their job was
+// lost), oldest first, at most limit.
+func (s *TaskStore) Stale(ctx context.Context, staleBefore time.Time, limit int) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&taskRow{}).
+		Where("(status = ? AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)) OR (status = ? AND created_at < ?)",
+			TaskProcessing, staleBefore.UTC(), TaskOpen, staleBefore.UTC()).
+		Order("created_at").Limit(limit).Pluck("id", &ids).Error
+	return ids, err
 }
 
 // Task returns the task with id, or a CodeNotFound error.
@@ -180,11 +274,22 @@ func (s *TaskStore) ListTasks(ctx context.Context, f TaskFilter) ([]*Task, int64
 // UpdateTask changes a task in one transaction: fn gets the stored task
 // and changes it; its error leaves the task as it was.
 func (s *TaskStore) UpdateTask(ctx context.Context, id string, fn func(*Task) error) (*Task, error) {
+	return s.update(s.db.WithContext(ctx), id, "", fn)
+}
+
+// update reads the task, lets fn change it and writes it back; with a
+// worker, only while the task is still that worker's (the write is
+// conditional, so a worker that lost its claim between the read and the
+// write changes nothing).
+func (s *TaskStore) update(db *gorm.DB, id, worker string, fn func(*Task) error) (*Task, error) {
 	var out *Task
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.Transaction(func(tx *gorm.DB) error {
 		t, err := s.task(tx, id)
 		if err != nil {
 			return err
+		}
+		if worker != "" && (t.ClaimedBy != worker || t.Status != TaskProcessing) {
+			return ErrClaimLost
 		}
 		if err := fn(t); err != nil {
 			return err
@@ -194,16 +299,64 @@ func (s *TaskStore) UpdateTask(ctx context.Context, id string, fn func(*Task) er
 		if err != nil {
 			return err
 		}
+		q := tx.Model(&taskRow{}).Where("id = ?", id)
+		if worker != "" {
+			q = q.Where("claimed_by = ? AND status = ?", worker, TaskProcessing)
+		}
+		res := q.Select("*").Omit("id", "created_at").Updates(row)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrClaimLost
+		}
 		out = t
-		return tx.Save(row).Error
+		return nil
 	})
 	return out, err
 }
 
-// Heartbeat records that the worker running the task is alive.
-func (s *TaskStore) Heartbeat(ctx context.Context, id string) error {
+// Heartbeat records that worker, running the task, is alive; it returns
+// ErrClaimLost when the task is no longer the worker's.
+func (s *TaskStore) Heartbeat(ctx context.Context, id, worker string) error {
 	now := s.Now().UTC()
-	return s.db.WithContext(ctx).Model(&taskRow{}).Where("id = ?", id).Update("last_heartbeat_at", now).Error
+	res := s.db.WithContext(ctx).Model(&taskRow{}).Where("id = ? AND claimed_by = ? AND status = ?", id, worker, TaskProcessing).
+		Update("last_heartbeat_at", now)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrClaimLost
+	}
+	return nil
+}
+
+// UpdateClaimed is UpdateTask for the worker running the task: it
+// returns ErrClaimLost, changing nothing, if the task is not worker's.
+func (s *TaskStore) UpdateClaimed(ctx context.Context, id, worker string, fn func(*Task) error) (*Task, error) {
+	return s.update(s.db.WithContext(ctx), id, worker, fn)
+}
+
+// Finish ends the worker's task in its final state (set by fn) and erases
+// its secrets: a task that ended never runs again without a retry, and a
+// retry is given its secrets anew.
+func (s *TaskStore) Finish(ctx context.Context, id, worker string, fn func(*Task) error) (*Task, error) {
+	var out *Task
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		t, err := s.update(tx, id, worker, func(t *Task) error {
+			if err := fn(t); err != nil {
+				return err
+			}
+			t.ClaimedBy = ""
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		out = t
+		return tx.Model(&taskRow{}).Where("id = ?", id).Update("sealed_secrets", "").Error
+	})
+	return out, err
 }
 
 // AppendEvent adds an entry to the task's event log.
@@ -255,13 +408,13 @@ func toRow(t *Task) (*taskRow, error) {
 		return nil, err
 	}
 	return &taskRow{ID: t.ID, TemplateRef: t.TemplateRef, Spec: string(spec), Status: t.Status, CreatedBy: t.CreatedBy, Steps: string(steps),
-		Output: string(output), LastError: t.LastError, CancelRequested: t.CancelRequested, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
-		LastHeartbeatAt: t.LastHeartbeatAt}, nil
+		Output: string(output), LastError: t.LastError, CancelRequested: t.CancelRequested, ClaimedBy: t.ClaimedBy, CreatedAt: t.CreatedAt,
+		UpdatedAt: t.UpdatedAt, LastHeartbeatAt: t.LastHeartbeatAt}, nil
 }
 
 func fromRow(r *taskRow) (*Task, error) {
 	t := &Task{ID: r.ID, TemplateRef: r.TemplateRef, Status: r.Status, CreatedBy: r.CreatedBy, LastError: r.LastError,
-		CancelRequested: r.CancelRequested, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, LastHeartbeatAt: r.LastHeartbeatAt}
+		CancelRequested: r.CancelRequested, ClaimedBy: r.ClaimedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, LastHeartbeatAt: r.LastHeartbeatAt}
 	if err := json.Unmarshal([]byte(r.Spec), &t.Spec); err != nil {
 		return nil, fmt.Errorf("decode task %s spec: %w", r.ID, err)
 	}
@@ -272,4 +425,58 @@ func fromRow(r *taskRow) (*Task, error) {
 		return nil, fmt.Errorf("decode task %s output: %w", r.ID, err)
 	}
 	return t, nil
+}
+
+// RequestCancel cancels an open task at once and asks the worker of a
+// processing one to stop after its current step. A task that ended is
+// returned as it is.
+func (s *TaskStore) RequestCancel(ctx context.Context, id string) (*Task, error) {
+	db := s.db.WithContext(ctx)
+	now := s.Now().UTC()
+	res := db.Model(&taskRow{}).Where("id = ? AND status = ?", id, TaskOpen).
+		Updates(map[string]any{"status": TaskCancelled, "sealed_secrets": "", "updated_at": now})
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 1 {
+		if _, err := s.AppendEvent(ctx, id, "cancelled", map[string]any{"message": "Run completed with status: cancelled"}); err != nil {
+			return nil, err
+		}
+	} else if err := db.Model(&taskRow{}).Where("id = ? AND status = ?", id, TaskProcessing).
+		Updates(map[string]any{"cancel_requested": true, "updated_at": now}).Error; err != nil {
+		return nil, err
+	}
+	return s.Task(ctx, id)
+}
+
+// Retry opens a failed or cancelled task again: the steps that failed,
+// were skipped or whose effects were undone run again; completed steps
+// that were not undone keep their outputs. secrets replace the ones the
+// task was given (which were erased when it ended).
+func (s *TaskStore) Retry(ctx context.Context, id string, secrets map[string]string) (*Task, error) {
+	sealed, err := s.seal(id, secrets)
+	if err != nil {
+		return nil, err
+	}
+	var out *Task
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		t, err := s.update(tx, id, "", func(t *Task) error {
+			if t.Status != TaskFailed && t.Status != TaskCancelled {
+				return paved.Errorf(paved.CodeConflict, "task %s is %s; only a failed or cancelled task can be retried", id, t.Status)
+			}
+			t.Status, t.LastError, t.CancelRequested, t.ClaimedBy, t.Output = TaskOpen, "", false, "", map[string]any{}
+			for i, st := range t.Steps {
+				if st.Status != StepCompleted || st.Undo == StepUndone || st.Undo == StepUndoFailed {
+					t.Steps[i] = TaskStep{ID: st.ID, Status: StepOpen}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		out = t
+		return tx.Model(&taskRow{}).Where("id = ?", id).Update("sealed_secrets", sealed).Error
+	})
+	return out, err
 }

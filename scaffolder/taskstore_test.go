@@ -2,6 +2,7 @@ package scaffolder_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -14,16 +15,16 @@ import (
 func TestTaskStore(t *testing.T) {
 	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
 		ctx := context.Background()
-		store := scaffolder.NewTaskStore(testsupport.OpenDB(t, dialect))
+		store := scaffolder.NewTaskStore(testsupport.OpenDB(t, dialect), nil)
 		clock := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 		store.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
 		tpl := parse(t, stepsTemplate)
 		spec := scaffolder.TaskSpec{Values: map[string]any{"name": "svc", "port": float64(8080)}}
-		a, err := store.CreateTask(ctx, tpl, spec, "user:default/ada")
+		a, err := store.CreateTask(ctx, tpl, spec, "user:default/ada", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.CreateTask(ctx, tpl, spec, "user:default/bob"); err != nil {
+		if _, err := store.CreateTask(ctx, tpl, spec, "user:default/bob", nil); err != nil {
 			t.Fatal(err)
 		}
 		got, err := store.Task(ctx, a.ID)
@@ -34,16 +35,21 @@ func TestTaskStore(t *testing.T) {
 			t.Fatalf("missing task: %v", err)
 		}
 
-		_, err = store.UpdateTask(ctx, a.ID, func(t *scaffolder.Task) error {
-			t.Status = scaffolder.TaskProcessing
+		if _, claimed, err := store.Claim(ctx, a.ID, "w1", clock); err != nil || !claimed {
+			t.Fatalf("Claim = %v, %v", claimed, err)
+		}
+		_, err = store.UpdateClaimed(ctx, a.ID, "w1", func(t *scaffolder.Task) error {
 			t.Steps[0] = scaffolder.TaskStep{ID: t.Steps[0].ID, Status: scaffolder.StepCompleted, Output: map[string]any{"name": "svc"}}
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := store.Heartbeat(ctx, a.ID); err != nil {
+		if err := store.Heartbeat(ctx, a.ID, "w1"); err != nil {
 			t.Fatal(err)
+		}
+		if err := store.Heartbeat(ctx, a.ID, "w2"); !errors.Is(err, scaffolder.ErrClaimLost) {
+			t.Fatalf("another worker's heartbeat: %v, want ErrClaimLost", err)
 		}
 		got, _ = store.Task(ctx, a.ID)
 		if got.Status != scaffolder.TaskProcessing || got.Steps[0].Output["name"] != "svc" || got.LastHeartbeatAt == nil {

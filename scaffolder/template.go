@@ -27,6 +27,8 @@ type Template struct {
 	// Output is spec.output: links, text and other values, evaluated
 	// after the steps.
 	Output map[string]any
+	// Entity is the Template entity it was read from.
+	Entity map[string]any
 }
 
 // Step is one entry of spec.steps.
@@ -58,7 +60,7 @@ func ParseTemplate(entity map[string]any) (*Template, error) {
 		d.Add("apiVersion", "is %q; want scaffolder.backstage.io/v1beta3", api)
 	}
 	spec, _ := entity["spec"].(map[string]any)
-	t := &Template{Ref: "template:" + ns + "/" + name}
+	t := &Template{Ref: "template:" + ns + "/" + name, Entity: entity}
 	t.Pages = pagesOf(spec["parameters"], &d)
 	t.Steps = stepsOf(spec["steps"], &d)
 	if out, ok := spec["output"].(map[string]any); ok {

@@ -29,6 +29,9 @@ func (Write) Description() string {
 // SupportsDryRun: it only writes into the workspace.
 func (Write) SupportsDryRun() bool { return true }
 
+// Replayable: it writes only the workspace.
+func (Write) Replayable() bool { return true }
+
 // Run writes input.entity as YAML to input.filePath (default
 // catalog-info.yaml), annotated with the template it came from
 // (backstage.io/source-template), as Backstage does.

@@ -28,6 +28,9 @@ func (Log) Description() string {
 // SupportsDryRun: it changes nothing.
 func (Log) SupportsDryRun() bool { return true }
 
+// Replayable: it writes only the workspace.
+func (Log) Replayable() bool { return true }
+
 // Run logs. listWorkspace is true or "with-filenames" (the file names);
 // Backstage's "with-contents" is refused rather than copying files into a
 // log.

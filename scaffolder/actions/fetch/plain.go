@@ -22,6 +22,9 @@ func (Plain) Description() string { return "Copy a directory into the workspace 
 // SupportsDryRun: it only writes into the workspace.
 func (Plain) SupportsDryRun() bool { return true }
 
+// Replayable: it writes only the workspace.
+func (Plain) Replayable() bool { return true }
+
 // Run copies input.url into input.targetPath, replacing what is there (as
 // Backstage's fs.copy does).
 func (Plain) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, error) {
@@ -76,6 +79,9 @@ func (PlainFile) Description() string { return "Copy one file into the workspace
 // SupportsDryRun: it only writes into the workspace.
 func (PlainFile) SupportsDryRun() bool { return true }
 
+// Replayable: it writes only the workspace.
+func (PlainFile) Replayable() bool { return true }
+
 // Run copies the file input.url to input.targetPath.
 func (PlainFile) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, error) {
 	data, mode, target, err := readOneFile(ctx, call, "fetch:plain:file")
@@ -97,6 +103,9 @@ func (TemplateFile) Description() string { return "Render one file with values i
 
 // SupportsDryRun: it only writes into the workspace.
 func (TemplateFile) SupportsDryRun() bool { return true }
+
+// Replayable: it writes only the workspace.
+func (TemplateFile) Replayable() bool { return true }
 
 // Run renders input.url to input.targetPath; an existing file stays
 // unless replace is set, as on Backstage.

@@ -35,6 +35,9 @@ func (Template) ID() string { return "fetch:template" }
 // SupportsDryRun: it only writes into the workspace.
 func (Template) SupportsDryRun() bool { return true }
 
+// Replayable: it writes only the workspace.
+func (Template) Replayable() bool { return true }
+
 // Description says what the action does.
 func (Template) Description() string {
 	return "Render a skeleton directory with values into the workspace: file contents and paths are templates"
