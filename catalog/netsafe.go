@@ -37,6 +37,12 @@ func withPolicy(ctx context.Context, p *Policy) context.Context {
 	return context.WithValue(ctx, policyKey{}, p)
 }
 
+// Context returns ctx carrying p, so Paved's git traffic under ctx (go-git
+// over HTTP(S) goes through the catalog's client, process-wide) dials
+// only the networks p allows: a scaffolder task pushing to an internal
+// git host runs under it.
+func (p *Policy) Context(ctx context.Context) context.Context { return withPolicy(ctx, p) }
+
 // policyFrom is the context's policy; without one, the zero Policy (no
 // private address, no host).
 func policyFrom(ctx context.Context) *Policy {

@@ -64,4 +64,11 @@ func (s *Server) routes() {
 	sc.GET("/templates/:namespace/:kind/:name/parameter-schema", s.parameterSchema)
 	sc.GET("/actions", s.listActions)
 	sc.POST("/dry-run", s.dryRun)
+	sc.POST("/tasks", s.createTask)
+	sc.GET("/tasks", s.listTasks)
+	sc.GET("/tasks/:taskId", s.getTask)
+	sc.POST("/tasks/:taskId/cancel", s.cancelTask)
+	sc.POST("/tasks/:taskId/retry", s.retryTask)
+	sc.GET("/tasks/:taskId/events", s.taskEvents)
+	sc.GET("/tasks/:taskId/eventstream", s.taskEventStream)
 }

@@ -27,6 +27,10 @@ import (
 type Scaffolder struct {
 	Actions *scaffolder.Registry
 	Render  *render.Engine
+	// Tasks and Queue keep and run tasks; nil answers the task routes
+	// with "not running".
+	Tasks *scaffolder.TaskStore
+	Queue TaskQueue
 }
 
 func (s *Server) scaffolderParts() (Scaffolder, error) {

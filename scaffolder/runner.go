@@ -33,6 +33,10 @@ type Runner struct {
 	// WorkDir holds the tasks' workspaces (os.TempDir when empty); a
 	// workspace lives as long as one run of its task.
 	WorkDir string
+	// Network, when set, wraps the context steps run in with the rules
+	// of what they may dial (catalog.Policy.Context: go-git's HTTP
+	// transport is the catalog's, process-wide).
+	Network func(context.Context) context.Context
 	// Worker names this process in the tasks it claims.
 	Worker string
 	// Heartbeat is how often a running task's heartbeat is recorded;
@@ -84,7 +88,11 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 	if task.CancelRequested {
 		return r.finish(ctx, ev, task, x, nil, errCancelled)
 	}
-	results, output, runErr := x.Run(ctx)
+	runCtx := ctx
+	if r.Network != nil {
+		runCtx = r.Network(ctx)
+	}
+	results, output, runErr := x.Run(runCtx)
 	if cause := context.Cause(ctx); errors.Is(runErr, ErrClaimLost) || ctx.Err() != nil && !errors.Is(runErr, errCancelled) {
 		// Another worker took over, or this process is stopping: the
 		// task stays processing, and a worker resumes it once its

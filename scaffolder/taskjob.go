@@ -19,6 +19,13 @@ type TaskArgs struct {
 // Kind names the job kind.
 func (TaskArgs) Kind() string { return "scaffolder.run_task" }
 
+// TaskQueue is the queue tasks run in, apart from the catalog's jobs: a
+// slow template cannot hold up refreshes, nor they it.
+const TaskQueue = "scaffolder"
+
+// InsertOpts puts task runs on TaskQueue.
+func (TaskArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: TaskQueue} }
+
 // TaskWorker works TaskArgs jobs.
 type TaskWorker struct {
 	river.WorkerDefaults[TaskArgs]

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -57,33 +58,67 @@ func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*service
 	if err != nil {
 		return nil, err
 	}
-	prov, err := newProvisioning(db, cfg, restCfg, log)
+	identity := replicaIdentity()
+	prov, err := newProvisioning(db, cfg, restCfg, identity, log)
+	if err != nil {
+		return nil, err
+	}
+	sc, runner, err := newScaffolder(db, cfg, cat, prov, identity, log)
 	if err != nil {
 		return nil, err
 	}
 	workers, periodic := catalogJobs(cat)
+	river.AddWorker(workers, &scaffolder.TaskWorker{Runner: runner, MaxDuration: cfg.Scaffolder.MaxTaskDuration})
+	river.AddWorker(workers, &scaffolder.RecoverWorker{Store: sc.Tasks, StaleAfter: cfg.Scaffolder.StaleAfter})
+	periodic = append(periodic, every(cfg.Scaffolder.StaleAfter/2, scaffolder.RecoverArgs{}))
 	if live := pol.Manager.Live; live != nil {
 		auditor := &policies.Auditor{Store: pol.Manager.Store, Engine: pol.Manager.Engine, Objects: live, Log: log.With("component", "audit")}
 		river.AddWorker(workers, &policies.AuditWorker{Auditor: auditor})
 		periodic = append(periodic, every(cfg.Policies.AuditInterval, policies.AuditArgs{}))
 	}
-	queue, err := jobs.New(db, log, jobs.Options{Workers: workers, Periodic: periodic})
+	queue, err := jobs.New(db, log, jobs.Options{Workers: workers, Periodic: periodic,
+		Queues: map[string]int{scaffolder.TaskQueue: cfg.Scaffolder.Concurrency}})
 	if err != nil {
 		return nil, err
 	}
 	cat.Queue = queue
-	sc, err := newScaffolder(cfg, prov)
-	if err != nil {
-		return nil, err
-	}
+	sc.Queue = queue
 	return &services{portal: portal.Services{Catalog: cat, Policies: pol, Provisioning: prov, Scaffolder: sc}, queue: queue, cfg: cfg}, nil
 }
 
-// newScaffolder builds the template engine and the registry of actions:
-// the fetch actions, catalog:write, debug:log, publish:gitea and
-// publish:git over the configured integrations, and the Kubernetes
-// actions when provisioning is on.
-func newScaffolder(cfg config.Config, prov portal.Provisioning) (portal.Scaffolder, error) {
+// newScaffolder builds the scaffolder's template engine, its registry of
+// actions, its task store (secrets sealed with the configured key) and
+// the runner of its tasks; the caller gives it a queue.
+func newScaffolder(db *database.DB, cfg config.Config, cat portal.Catalog, prov portal.Provisioning, identity string, log *slog.Logger) (portal.Scaffolder, *scaffolder.Runner, error) {
+	engine, registry, err := newActions(cfg, cat, prov)
+	if err != nil {
+		return portal.Scaffolder{}, nil, err
+	}
+	keyFile := cfg.Scaffolder.SecretsKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "scaffolder-secrets.key")
+	}
+	key, err := scaffolder.LoadOrCreateKey(keyFile)
+	if err != nil {
+		return portal.Scaffolder{}, nil, err
+	}
+	sealer, err := scaffolder.NewSealer(key)
+	if err != nil {
+		return portal.Scaffolder{}, nil, err
+	}
+	tasks := scaffolder.NewTaskStore(db, sealer)
+	policy := catalog.NewPolicy(cfg.Catalog)
+	runner := &scaffolder.Runner{Store: tasks, Actions: registry, Render: engine, Files: policy.TemplateFiles, Network: policy.Context,
+		WorkDir: filepath.Join(cfg.DataDir, "tasks"), Worker: identity, Heartbeat: cfg.Scaffolder.Heartbeat,
+		StaleAfter: cfg.Scaffolder.StaleAfter, Log: log.With("component", "scaffolder")}
+	return portal.Scaffolder{Actions: registry, Render: engine, Tasks: tasks}, runner, nil
+}
+
+// newActions builds the template engine and the registry of actions: the
+// fetch actions, catalog:write, debug:log, publish:gitea and publish:git
+// over the configured integrations, and the Kubernetes actions when
+// provisioning is on.
+func newActions(cfg config.Config, cat portal.Catalog, prov portal.Provisioning) (*render.Engine, *scaffolder.Registry, error) {
 	in := cfg.Catalog.Integrations
 	types := map[string]string{"github.com": "github"}
 	for provider, list := range in.All() {
@@ -98,15 +133,18 @@ func newScaffolder(cfg config.Config, prov portal.Provisioning) (portal.Scaffold
 	gitea := publish.Gitea{Hosts: func(host string) (publish.Host, bool) { return integrationHost(in.Gitea, host, true) }}
 	plainGit := publish.Git{Hosts: func(host string) (publish.Host, bool) { return integrationHost(in.Git, host, false) }}
 	actions := []scaffolder.Action{fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{},
-		catalogactions.Write{}, debug.Log{}, gitea, plainGit}
+		catalogactions.Write{}, debug.Log{}, debug.Wait{}, gitea, plainGit}
+	if cat.Store != nil {
+		actions = append(actions, catalogactions.Register{Store: cat.Store, Ingester: cat.Ingester})
+	}
 	if p := prov.Provisioner; p != nil && p.Enabled() {
 		actions = append(actions, kubeactions.Actions(p)...)
 	}
 	registry, err := scaffolder.NewRegistry(actions...)
 	if err != nil {
-		return portal.Scaffolder{}, err
+		return nil, nil, err
 	}
-	return portal.Scaffolder{Actions: registry, Render: engine}, nil
+	return engine, registry, nil
 }
 
 // newCatalog builds the catalog's store and ingester; its Queue is left
@@ -166,14 +204,14 @@ func newPolicies(db *database.DB, cfg config.Config, restCfg *rest.Config, log *
 // newProvisioning connects the default cluster (restCfg, nil for none)
 // and the named ones; with a cluster it also builds the reconciler, whose
 // Lease lives in Paved's own namespace on the default (or first) cluster.
-func newProvisioning(db *database.DB, cfg config.Config, restCfg *rest.Config, log *slog.Logger) (portal.Provisioning, error) {
+func newProvisioning(db *database.DB, cfg config.Config, restCfg *rest.Config, identity string, log *slog.Logger) (portal.Provisioning, error) {
 	plog := log.With("component", "provisioning")
 	clusters, err := provision.ConnectClusters(&cfg.Provisioning, restCfg)
 	if err != nil {
 		return portal.Provisioning{}, err
 	}
 	p := provision.New(cfg.Provisioning, clusters, provision.NewStore(db), plog)
-	p.Identity = replicaIdentity()
+	p.Identity = identity
 	if !p.Enabled() {
 		plog.Info("provisioning is off", "reason", provision.ErrOff.Message)
 		return portal.Provisioning{Provisioner: p}, nil

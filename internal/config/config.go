@@ -21,6 +21,7 @@ import (
 	"github.com/paved-dev/paved/policies"
 	"github.com/paved-dev/paved/policies/webhook"
 	"github.com/paved-dev/paved/portal"
+	"github.com/paved-dev/paved/scaffolder"
 	"github.com/paved-dev/paved/scaffolder/provision"
 )
 
@@ -46,6 +47,7 @@ type Config struct {
 	Policies     policies.Options
 	Webhook      webhook.Options
 	Provisioning provision.Settings
+	Scaffolder   scaffolder.Options
 }
 
 // ExemptNamespaces are the namespaces admission never judges: Paved's own
@@ -125,7 +127,7 @@ func (c Config) Validate() error {
 	default:
 		d.Add("database-url", "accepted: empty (SQLite in the data directory), sqlite:PATH, postgres://USER@HOST:PORT/DB")
 	}
-	for _, part := range []interface{ Validate() error }{c.Log, c.HTTP, c.Catalog, c.Policies, c.Webhook, &c.Provisioning} {
+	for _, part := range []interface{ Validate() error }{c.Log, c.HTTP, c.Catalog, c.Policies, c.Webhook, &c.Provisioning, c.Scaffolder} {
 		var pe *paved.Error
 		if err := part.Validate(); errors.As(err, &pe) {
 			d = append(d, pe.Details...)

@@ -17,6 +17,7 @@ import (
 	"github.com/paved-dev/paved/policies"
 	"github.com/paved-dev/paved/policies/webhook"
 	"github.com/paved-dev/paved/portal"
+	"github.com/paved-dev/paved/scaffolder"
 	"github.com/paved-dev/paved/scaffolder/provision"
 )
 
@@ -41,6 +42,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		// none, loading must add no mesh namespaces and keep every
 		// profile's cluster and Pod Security level.
 		Provisioning: provision.DefaultSettings(),
+		Scaffolder:   scaffolder.Options{Heartbeat: 5 * time.Second, StaleAfter: 30 * time.Second, MaxTaskDuration: time.Hour, Concurrency: 4},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
@@ -100,6 +102,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{Name: "NotDuration", Env: map[string]string{"PAVED_POLICY_SYNC_INTERVAL": "often"}, WantField: "PAVED_POLICY_SYNC_INTERVAL", WantReason: `"often" is not a duration`},
 		{Name: "FileZeroInterval", File: "catalog-refresh-interval: 0s\n", WantField: "catalog-refresh-interval", WantReason: "positive duration", WantLine: 1},
 		{Name: "CertWithoutKey", Args: []string{"--webhook-cert-file", "/tls/cert.pem"}, WantField: "--webhook-cert-file", WantReason: "give both webhook-cert-file and webhook-key-file"},
+		{Name: "StaleWithinHeartbeats", Env: map[string]string{"PAVED_SCAFFOLDER_TASK_STALE_AFTER": "6s"}, WantField: "PAVED_SCAFFOLDER_TASK_STALE_AFTER", WantReason: "less than two heartbeats"},
+		{Name: "NoConcurrency", Args: []string{"--scaffolder-concurrency", "0"}, WantField: "--scaffolder-concurrency", WantReason: "not a positive number"},
 		{Name: "EmptyDataDir", Env: map[string]string{"PAVED_DATA_DIR": " "}, WantField: "PAVED_DATA_DIR", WantReason: "must not be empty"},
 		{Name: "FileBadYAML", File: "listen: [\n", WantField: "is not valid YAML", WantReason: "line"},
 	}

@@ -27,8 +27,13 @@ type Options struct {
 	// Workers are the job kinds this process works. Nil makes an
 	// insert-only queue: it can enqueue but Start does nothing.
 	Workers *river.Workers
-	// MaxWorkers is how many jobs run at once in this process (default 10).
+	// MaxWorkers is how many jobs of the default queue run at once in
+	// this process (default 10).
 	MaxWorkers int
+	// Queues are further queues by name, with how many of their jobs run
+	// at once (a job names its queue in its InsertOpts), so long jobs
+	// cannot starve the default queue's.
+	Queues map[string]int
 	// Periodic jobs are enqueued on a schedule by the elected leader only,
 	// so with several replicas each runs once per period.
 	Periodic []*river.PeriodicJob
@@ -58,6 +63,9 @@ func New(db *database.DB, log *slog.Logger, opts Options) (*Queue, error) {
 	if opts.Workers != nil {
 		cfg.Workers = opts.Workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: orDefault(opts.MaxWorkers, 10)}}
+		for name, n := range opts.Queues {
+			cfg.Queues[name] = river.QueueConfig{MaxWorkers: orDefault(n, 1)}
+		}
 		cfg.PeriodicJobs = opts.Periodic
 	}
 	var (

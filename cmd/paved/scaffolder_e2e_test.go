@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/paved-dev/paved/internal/testsupport"
+)
+
+// process is a real `paved` process (the test binary running main), so a
+// test can kill it with SIGKILL.
+type process struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *testsupport.SyncBuffer
+	// exited is closed when the process has exited; err is then set.
+	exited chan struct{}
+	err    error
+}
+
+func startProcess(t *testing.T, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--", "serve", "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	p := &process{cmd: cmd, stderr: &testsupport.SyncBuffer{}, exited: make(chan struct{})}
+	cmd.Stderr = p.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-p.exited })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("paved did not start: %v\n%s", err, p.stderr)
+	}
+	go io.Copy(io.Discard, stdout)
+	p.url = strings.TrimSpace(strings.TrimPrefix(line, "paved listening on "))
+	return p
+}
+
+func postJSON(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+// waitFor polls until ok or fails the test after limit.
+func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type taskState struct {
+	Status string `json:"status"`
+	Error  string `json:"error"`
+	Steps  []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	} `json:"steps"`
+}
+
+func taskOf(t *testing.T, base, id string) taskState {
+	t.Helper()
+	code, body := get(t, base+"/api/scaffolder/v2/tasks/"+id)
+	var ts taskState
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &ts) != nil {
+		t.Fatalf("GET task = %d %s", code, body)
+	}
+	return ts
+}
+
+const goldenPathTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: resumable
+  title: A service, created by a task that survives its worker
+spec:
+  owner: group:default/platform
+  type: service
+  parameters:
+    - title: Service
+      required: [name]
+      properties:
+        name: {type: string, pattern: '^[a-z][a-z0-9-]*$'}
+  steps:
+    - id: fetch
+      action: fetch:template
+      input: {url: ./skeleton, values: {name: '${{ parameters.name }}'}}
+    - id: publish
+      action: publish:gitea
+      input: {repoUrl: '%s?repo=${{ parameters.name }}', defaultBranch: main}
+    - id: register
+      action: catalog:register
+      input: {repoContentsUrl: '${{ steps.publish.output.repoContentsUrl }}', catalogInfoPath: /catalog-info.yaml}
+    - id: wait
+      action: debug:wait
+      input: {seconds: 5}
+    - id: environments
+      action: kube:namespace
+      input: {team: payments, service: '${{ parameters.name }}', environments: [dev]}
+  output:
+    links:
+      - {title: Repository, url: '${{ steps.publish.output.remoteUrl }}'}
+      - {title: Catalog, entityRef: '${{ steps.register.output.entityRef }}'}
+`
+
+// A task survives its worker: `paved serve` is killed with SIGKILL while
+// the task runs (after it created the repository and registered it);
+// another `paved serve` on the same database resumes the task after its
+// last completed step. In the end: task completed, one repository on a
+// real Gitea, one catalog location, one set of namespaces on a real
+// kube-apiserver.
+func TestTaskResumesAfterServeIsKilled(t *testing.T) {
+	gitea := testsupport.StartGitea(t)
+	cp := testsupport.Kubernetes(t)
+	gu, _ := url.Parse(gitea.URL)
+	dir := t.TempDir()
+	tplDir := filepath.Join(dir, "templates", "resumable")
+	writeFile(t, tplDir, "template.yaml", fmt.Sprintf(goldenPathTemplate, gu.Host))
+	writeFile(t, tplDir, "skeleton/catalog-info.yaml", `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: ${{ values.name }}
+spec:
+  type: service
+  lifecycle: experimental
+  owner: group:default/payments
+`)
+	writeFile(t, tplDir, "skeleton/README.md", "# ${{ values.name }}\n")
+	config := writeFile(t, dir, "paved.yaml", fmt.Sprintf(`catalog:
+  reading:
+    allow:
+      - dir: %s
+      - host: %s
+    networks: [127.0.0.0/8]
+integrations:
+  gitea: [{host: "%s", username: %s, token: %s, baseUrl: %s}]
+`, filepath.Join(dir, "templates"), gu.Host, gu.Host, gitea.User, gitea.Token, gitea.URL))
+	args := []string{"--config", config, "--data-dir", filepath.Join(dir, "data"), "--kubeconfig", cp.WriteKubeconfig(t),
+		"--namespace", "paved-system", "--scaffolder-heartbeat-interval", "300ms", "--scaffolder-task-stale-after", "2s"}
+
+	first := startProcess(t, args...)
+	if code, body := postJSON(t, first.url+"/api/catalog/locations", fmt.Sprintf(`{"type":"file","target":%q}`, filepath.Join(tplDir, "template.yaml"))); code != http.StatusCreated {
+		t.Fatalf("register the template: %d %s", code, body)
+	}
+	waitFor(t, 30*time.Second, "the template in the catalog", func() bool {
+		code, _ := get(t, first.url+"/api/catalog/entities/by-name/template/default/resumable")
+		return code == http.StatusOK
+	})
+	code, body := postJSON(t, first.url+"/api/scaffolder/v2/tasks", `{"templateRef":"template:default/resumable","values":{"name":"orders"}}`)
+	var created struct{ ID string }
+	if code != http.StatusCreated || json.Unmarshal([]byte(body), &created) != nil || created.ID == "" {
+		t.Fatalf("POST task = %d %s", code, body)
+	}
+	waitFor(t, 60*time.Second, "the task to reach its wait step", func() bool {
+		ts := taskOf(t, first.url, created.ID)
+		if ts.Status == "failed" {
+			t.Fatalf("task failed before the kill: %s\n%s", ts.Error, first.stderr)
+		}
+		return len(ts.Steps) == 5 && ts.Steps[3].Status == "processing"
+	})
+	if err := first.cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown, no last heartbeat
+		t.Fatal(err)
+	}
+	<-first.exited
+
+	second := startProcess(t, args...)
+	var final taskState
+	waitFor(t, 90*time.Second, "the resumed task to end", func() bool {
+		final = taskOf(t, second.url, created.ID)
+		return final.Status == "completed" || final.Status == "failed"
+	})
+	if final.Status != "completed" {
+		t.Fatalf("resumed task %s: %s\nlogs:\n%s", final.Status, final.Error, second.stderr)
+	}
+
+	_, events := get(t, second.url+"/api/scaffolder/v2/tasks/"+created.ID+"/events")
+	if !strings.Contains(events, "Resuming after step register") {
+		t.Errorf("the event log does not show the resume:\n%s", events)
+	}
+	if n := strings.Count(events, "Beginning step publish"); n != 1 {
+		t.Errorf("publish began %d times, want once:\n%s", n, events)
+	}
+	assertOneRepository(t, gitea, "orders")
+	_, locs := get(t, second.url+"/api/catalog/locations")
+	if n := strings.Count(locs, "/orders.git/catalog-info.yaml"); n != 1 {
+		t.Errorf("%d locations of the new repository, want 1: %s", n, locs)
+	}
+	if code, body := get(t, second.url+"/api/catalog/entities/by-name/component/default/orders"); code != http.StatusOK {
+		t.Errorf("the new component is not in the catalog: %d %s", code, body)
+	}
+	cs := kubernetes.NewForConfigOrDie(cp.Config)
+	nss, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=paved"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ns := range nss.Items {
+		names = append(names, ns.Name)
+	}
+	if len(names) != 1 || names[0] != "payments-orders-dev" {
+		t.Errorf("provisioned namespaces %v, want [payments-orders-dev]", names)
+	}
+}
+
+func assertOneRepository(t *testing.T, g *testsupport.Gitea, name string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, g.URL+"/api/v1/repos/search?limit=50", nil)
+	req.Header.Set("Authorization", "token "+g.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var found struct {
+		Data []struct {
+			Name string `json:"name"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&found); err != nil {
+		t.Fatal(err)
+	}
+	if len(found.Data) != 1 || found.Data[0].Name != name {
+		t.Errorf("repositories on Gitea: %+v, want one named %s", found.Data, name)
+	}
+}
