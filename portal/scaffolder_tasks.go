@@ -332,6 +332,11 @@ func (s *Server) taskEventStream(c echo.Context) error {
 	}
 	// A stream lasts as long as its task: no write deadline.
 	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Time{})
+	// The status goes through echo's response, so echo knows it is sent.
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	c.Response().WriteHeader(http.StatusOK)
 	return streamEvents(ctx, sess, sc.Tasks, id, after)
 }
 

@@ -37,7 +37,7 @@ func (Register) Description() string {
 // returns Backstage's outputs: entityRef (the first entity that is not a
 // Location) and catalogInfoUrl; plus Paved's locationId and created.
 func (a Register) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, error) {
-	target, err := registerTarget(call.Input)
+	target, err := a.Target(call.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -130,10 +130,10 @@ func (a Register) Undo(ctx context.Context, _ *scaffolder.Call, output map[strin
 	return err
 }
 
-// registerTarget is catalogInfoUrl, or repoContentsUrl joined with
-// catalogInfoPath (default /catalog-info.yaml), as a target the catalog
-// can read.
-func registerTarget(in map[string]any) (string, error) {
+// Target is what the step registers: catalogInfoUrl, or repoContentsUrl
+// joined with catalogInfoPath (default /catalog-info.yaml), as a target
+// the catalog can read.
+func (Register) Target(in map[string]any) (string, error) {
 	if u, ok := in["catalogInfoUrl"].(string); ok && u != "" {
 		return readableTarget(u), nil
 	}
