@@ -35,7 +35,7 @@ func TestTemplateFiles(t *testing.T) {
 	pushFiles(t, srv, "templates", map[string]string{"svc/template.yaml": "x", "svc/skeleton/main.go": "package main\n", "svc/skeleton/deploy/k.yaml": "a: 1\n"})
 	u, _ := url.Parse(srv.URL)
 	policy := catalog.NewPolicy(catalog.Options{
-		Reading: catalog.ReadingRules{Allow: []catalog.ReadAllow{{Dir: filepath.Join(dir, "tpl")}, {Host: u.Host}}, Networks: []string{"127.0.0.0/8"}},
+		Reading:      catalog.ReadingRules{Allow: []catalog.ReadAllow{{Dir: filepath.Join(dir, "tpl")}, {Host: u.Host}}, Networks: []string{"127.0.0.0/8"}},
 		Integrations: catalog.Integrations{Git: []catalog.Integration{{Host: u.Host, Username: srv.User, Password: srv.Token}}}})
 
 	files, err := policy.TemplateFiles(ctx, templateFrom("file:"+filepath.Join(dir, "tpl", "template.yaml")), "./skeleton")
