@@ -64,14 +64,12 @@ func (s *Server) createTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	req.Values = tpl.WithDefaults(req.Values)
 	if err := tpl.CheckValues(req.Values); err != nil {
 		return err
 	}
 	if err := knownActions(sc.Actions, tpl); err != nil {
 		return err
-	}
-	if req.Values == nil {
-		req.Values = map[string]any{}
 	}
 	// Until sign-in exists (identity is its own issue), tasks are
 	// created by nobody in particular.

@@ -139,6 +139,29 @@ func stepsOf(v any, d *paved.Details) []Step {
 
 var printer = textmessage.NewPrinter(language.English)
 
+// WithDefaults returns values with the default of every top-level
+// property of every page the values leave out, as Backstage's form fills
+// them in before it sends a task; a task created through the API gets the
+// same values as one created through the form.
+func (t *Template) WithDefaults(values map[string]any) map[string]any {
+	out := make(map[string]any, len(values))
+	for k, v := range values {
+		out[k] = v
+	}
+	for _, page := range t.Pages {
+		props, _ := page["properties"].(map[string]any)
+		for name, p := range props {
+			prop, _ := p.(map[string]any)
+			if def, ok := prop["default"]; ok {
+				if _, given := out[name]; !given {
+					out[name] = def
+				}
+			}
+		}
+	}
+	return out
+}
+
 // CheckValues validates values against every page of the template's
 // parameters and reports every error of every page at once (Backstage's
 // form stops at the first page), each as a JSON pointer into the values

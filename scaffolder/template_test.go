@@ -2,6 +2,7 @@ package scaffolder_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -103,5 +104,22 @@ func TestCheckValuesReportsEveryPage(t *testing.T) {
 	slices.Sort(fields)
 	if want := []string{"/", "/name", "/timeout"}; !slices.Equal(fields, want) {
 		t.Fatalf("fields = %v (%v), want %v: the missing owner, the pattern, the maximum", fields, pe.Details, want)
+	}
+}
+
+func TestWithDefaults(t *testing.T) {
+	tpl := parse(t, `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: d}
+spec:
+  parameters:
+    - properties: {name: {type: string}, port: {type: integer, default: 8080}}
+    - properties: {mesh: {type: string, default: none}, envs: {type: array, default: [dev]}}
+  steps: []
+`)
+	got := tpl.WithDefaults(map[string]any{"name": "svc", "mesh": "istio"})
+	want := map[string]any{"name": "svc", "mesh": "istio", "port": int64(8080), "envs": []any{"dev"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("WithDefaults = %v, want %v", got, want)
 	}
 }

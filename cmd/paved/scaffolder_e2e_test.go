@@ -111,10 +111,15 @@ spec:
       required: [name]
       properties:
         name: {type: string, pattern: '^[a-z][a-z0-9-]*$'}
+        timeout: {type: integer, default: 10}
   steps:
     - id: fetch
       action: fetch:template
       input: {url: ./skeleton, values: {name: '${{ parameters.name }}'}}
+    - id: policy
+      action: paved:policy:check
+      input:
+        service: {name: '${{ parameters.name }}', owner: group:default/payments, timeoutSeconds: '${{ parameters.timeout }}'}
     - id: publish
       action: publish:gitea
       input: {repoUrl: '%s?repo=${{ parameters.name }}', defaultBranch: main}
@@ -186,7 +191,7 @@ integrations:
 		if ts.Status == "failed" {
 			t.Fatalf("task failed before the kill: %s\n%s", ts.Error, first.stderr)
 		}
-		return len(ts.Steps) == 5 && ts.Steps[3].Status == "processing"
+		return len(ts.Steps) == 6 && ts.Steps[4].Status == "processing"
 	})
 	if err := first.cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown, no last heartbeat
 		t.Fatal(err)
@@ -209,6 +214,18 @@ integrations:
 	}
 	if n := strings.Count(events, "Beginning step publish"); n != 1 {
 		t.Errorf("publish began %d times, want once:\n%s", n, events)
+	}
+	assertOneRepository(t, gitea, "orders")
+
+	// A request outside policy fails at the check, before anything exists.
+	code, body = postJSON(t, second.url+"/api/scaffolder/v2/tasks", `{"templateRef":"template:default/resumable","values":{"name":"slow","timeout":45}}`)
+	var denied struct{ ID string }
+	if code != http.StatusCreated || json.Unmarshal([]byte(body), &denied) != nil {
+		t.Fatalf("POST task = %d %s", code, body)
+	}
+	waitFor(t, 30*time.Second, "the denied task to end", func() bool { return taskOf(t, second.url, denied.ID).Status != "open" && taskOf(t, second.url, denied.ID).Status != "processing" })
+	if ts := taskOf(t, second.url, denied.ID); ts.Status != "failed" || !strings.Contains(ts.Error, "service_timeout") || ts.Steps[2].Status != "open" {
+		t.Errorf("task outside policy: %+v", ts)
 	}
 	assertOneRepository(t, gitea, "orders")
 	_, locs := get(t, second.url+"/api/catalog/locations")

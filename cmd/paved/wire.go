@@ -27,6 +27,7 @@ import (
 	"github.com/paved-dev/paved/scaffolder/actions/debug"
 	"github.com/paved-dev/paved/scaffolder/actions/fetch"
 	kubeactions "github.com/paved-dev/paved/scaffolder/actions/kube"
+	policyactions "github.com/paved-dev/paved/scaffolder/actions/policy"
 	"github.com/paved-dev/paved/scaffolder/actions/publish"
 	"github.com/paved-dev/paved/scaffolder/provision"
 	"github.com/paved-dev/paved/scaffolder/render"
@@ -63,7 +64,7 @@ func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*service
 	if err != nil {
 		return nil, err
 	}
-	sc, runner, err := newScaffolder(db, cfg, cat, prov, identity, log)
+	sc, runner, err := newScaffolder(db, cfg, scaffolderParts{cat: cat, pol: pol, prov: prov}, identity, log)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +90,8 @@ func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*service
 // newScaffolder builds the scaffolder's template engine, its registry of
 // actions, its task store (secrets sealed with the configured key) and
 // the runner of its tasks; the caller gives it a queue.
-func newScaffolder(db *database.DB, cfg config.Config, cat portal.Catalog, prov portal.Provisioning, identity string, log *slog.Logger) (portal.Scaffolder, *scaffolder.Runner, error) {
-	engine, registry, err := newActions(cfg, cat, prov)
+func newScaffolder(db *database.DB, cfg config.Config, parts scaffolderParts, identity string, log *slog.Logger) (portal.Scaffolder, *scaffolder.Runner, error) {
+	engine, registry, err := newActions(cfg, parts)
 	if err != nil {
 		return portal.Scaffolder{}, nil, err
 	}
@@ -114,11 +115,19 @@ func newScaffolder(db *database.DB, cfg config.Config, cat portal.Catalog, prov 
 	return portal.Scaffolder{Actions: registry, Render: engine, Tasks: tasks}, runner, nil
 }
 
+// scaffolderParts are the parts of Paved the scaffolder's actions use.
+type scaffolderParts struct {
+	cat  portal.Catalog
+	pol  portal.Policies
+	prov portal.Provisioning
+}
+
 // newActions builds the template engine and the registry of actions: the
-// fetch actions, catalog:write, debug:log, publish:gitea and publish:git
-// over the configured integrations, and the Kubernetes actions when
-// provisioning is on.
-func newActions(cfg config.Config, cat portal.Catalog, prov portal.Provisioning) (*render.Engine, *scaffolder.Registry, error) {
+// fetch actions, catalog:write and catalog:register, debug:log and
+// debug:wait, publish:gitea and publish:git over the configured
+// integrations, paved:policy:check on the active policies, and the
+// Kubernetes actions when provisioning is on.
+func newActions(cfg config.Config, parts scaffolderParts) (*render.Engine, *scaffolder.Registry, error) {
 	in := cfg.Catalog.Integrations
 	types := map[string]string{"github.com": "github"}
 	for provider, list := range in.All() {
@@ -134,10 +143,13 @@ func newActions(cfg config.Config, cat portal.Catalog, prov portal.Provisioning)
 	plainGit := publish.Git{Hosts: func(host string) (publish.Host, bool) { return integrationHost(in.Git, host, false) }}
 	actions := []scaffolder.Action{fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{},
 		catalogactions.Write{}, debug.Log{}, debug.Wait{}, gitea, plainGit}
-	if cat.Store != nil {
-		actions = append(actions, catalogactions.Register{Store: cat.Store, Ingester: cat.Ingester})
+	if parts.cat.Store != nil {
+		actions = append(actions, catalogactions.Register{Store: parts.cat.Store, Ingester: parts.cat.Ingester})
 	}
-	if p := prov.Provisioner; p != nil && p.Enabled() {
+	if parts.pol.Manager != nil {
+		actions = append(actions, policyactions.Check{Engine: parts.pol.Manager.Engine})
+	}
+	if p := parts.prov.Provisioner; p != nil && p.Enabled() {
 		actions = append(actions, kubeactions.Actions(p)...)
 	}
 	registry, err := scaffolder.NewRegistry(actions...)
