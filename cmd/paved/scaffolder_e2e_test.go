@@ -223,7 +223,9 @@ integrations:
 	if code != http.StatusCreated || json.Unmarshal([]byte(body), &denied) != nil {
 		t.Fatalf("POST task = %d %s", code, body)
 	}
-	waitFor(t, 30*time.Second, "the denied task to end", func() bool { return taskOf(t, second.url, denied.ID).Status != "open" && taskOf(t, second.url, denied.ID).Status != "processing" })
+	waitFor(t, 30*time.Second, "the denied task to end", func() bool {
+		return taskOf(t, second.url, denied.ID).Status != "open" && taskOf(t, second.url, denied.ID).Status != "processing"
+	})
 	if ts := taskOf(t, second.url, denied.ID); ts.Status != "failed" || !strings.Contains(ts.Error, "service_timeout") || ts.Steps[2].Status != "open" {
 		t.Errorf("task outside policy: %+v", ts)
 	}
