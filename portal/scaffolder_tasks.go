@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -66,7 +67,7 @@ func (s *Server) createTask(c echo.Context) error {
 	}
 	req.Values = tpl.WithDefaults(req.Values)
 	if err := tpl.CheckValues(req.Values); err != nil {
-		return err
+		return withBackstageErrors(err)
 	}
 	if err := knownActions(sc.Actions, tpl); err != nil {
 		return err
@@ -88,6 +89,35 @@ func (s *Server) enqueueTask(ctx context.Context, sc Scaffolder, id string) {
 	if _, err := sc.Queue.Insert(ctx, scaffolder.TaskArgs{TaskID: id}, nil); err != nil {
 		s.log.WarnContext(ctx, "scaffolder task not queued; the recovery job will run it", "task", id, "err", err)
 	}
+}
+
+// valueError is an entry of Backstage's 400 {errors} for values that fail
+// the parameters' schema (the jsonschema library's ValidationError shape,
+// the fields its clients read).
+type valueError struct {
+	Property string   `json:"property"`
+	Path     []string `json:"path"`
+	Message  string   `json:"message"`
+	Stack    string   `json:"stack"`
+}
+
+// withBackstageErrors adds Backstage's errors list beside Paved's
+// details (a JSON pointer and a reason per field).
+func withBackstageErrors(err error) error {
+	var pe *paved.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	list := make([]valueError, 0, len(pe.Details))
+	for _, d := range pe.Details {
+		path := []string{}
+		if p := strings.Trim(d.Field, "/"); p != "" {
+			path = strings.Split(p, "/")
+		}
+		prop := strings.Join(append([]string{"instance"}, path...), ".")
+		list = append(list, valueError{Property: prop, Path: path, Message: d.Reason, Stack: prop + " " + d.Reason})
+	}
+	return paved.WithPayload(err, map[string]any{"errors": list})
 }
 
 // templateByRef reads a Template entity from the catalog.

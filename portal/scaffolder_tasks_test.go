@@ -260,7 +260,7 @@ func TestTaskAPIRefuses(t *testing.T) {
 		{"NoTemplateRef", "POST", "/api/scaffolder/v2/tasks", `{"values":{}}`, 400, `"field":"templateRef"`},
 		{"NotATemplate", "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"component:default/x"}`, 400, "not a template"},
 		{"UnknownTemplate", "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"template:default/nope"}`, 404, "not found"},
-		{"BadValues", "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"template:default/hello","values":{"name":"this-name-is-far-too-long-for-it"}}`, 400, "/name"},
+		{"BadValues", "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"template:default/hello","values":{"name":"this-name-is-far-too-long-for-it"}}`, 400, `"errors":[{"property":"instance.name","path":["name"]`},
 		{"MissingValue", "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"template:default/hello","values":{}}`, 400, "name"},
 		{"UnknownAction", "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"template:default/broken"}`, 400, `spec.steps[0].action`},
 		{"NotJSON", "POST", "/api/scaffolder/v2/tasks", `{"templateRef":`, 400, `"field":"body"`},
@@ -287,5 +287,46 @@ func TestTaskAPIRefuses(t *testing.T) {
 	}
 	if _, total, _ := ts.store.ListTasks(context.Background(), scaffolder.TaskFilter{Limit: 10}); total != 0 {
 		t.Fatalf("%d tasks stored by refused requests", total)
+	}
+}
+
+// A client that drops the stream of a task still running frees its
+// handler (no goroutine polls on for it).
+func TestTaskEventStreamClientDrops(t *testing.T) {
+	ts := newTaskServer(t, database.SQLite)
+	tpl, err := ts.srv.templateByRef(context.Background(), "template:default/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := ts.store.CreateTask(context.Background(), tpl, scaffolder.TaskSpec{Template: tpl.Entity, Values: map[string]any{"name": "x"}}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	returned := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts.srv.ServeHTTP(w, r)
+		close(returned)
+	}))
+	defer hs.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", hs.URL+"/api/scaffolder/v2/tasks/"+task.ID+"/eventstream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream = %d", resp.StatusCode)
+	}
+	select {
+	case <-returned:
+		t.Fatal("the stream of an open task ended by itself")
+	case <-time.After(3 * eventPoll):
+	}
+	cancel()
+	resp.Body.Close()
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler still runs 5 s after its client left")
 	}
 }

@@ -138,12 +138,27 @@ spec:
       - {title: Catalog, entityRef: '${{ steps.register.output.entityRef }}'}
 `
 
+const refusedTemplate = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: refused}
+spec:
+  owner: group:default/platform
+  type: service
+  steps:
+    - {id: fetch, action: fetch:template, input: {url: ../resumable/skeleton, values: {name: doomed}}}
+    - {id: publish, action: publish:gitea, input: {repoUrl: '%s?repo=doomed', defaultBranch: main}}
+    - {id: mirror, action: publish:git, input: {remoteUrl: '%s'}}
+`
+
 // A task survives its worker: `paved serve` is killed with SIGKILL while
 // the task runs (after it created the repository and registered it);
 // another `paved serve` on the same database resumes the task after its
 // last completed step. In the end: task completed, one repository on a
-// real Gitea, one catalog location, one set of namespaces on a real
-// kube-apiserver.
+// real Gitea (cloned back with the git CLI), one catalog location with
+// the Component and its owner, one set of namespaces on a real
+// kube-apiserver. Then, on the same server: a request outside policy
+// fails before anything is created, and a push the host refuses fails
+// with the host's answer after undoing the repository created before.
 func TestTaskResumesAfterServeIsKilled(t *testing.T) {
 	gitea := testsupport.StartGitea(t)
 	cp := testsupport.Kubernetes(t)
@@ -161,15 +176,20 @@ spec:
   owner: group:default/payments
 `)
 	writeFile(t, tplDir, "skeleton/README.md", "# ${{ values.name }}\n")
+	mirror := testsupport.NewGitServer(t) // it refuses the password Paved is given
+	mu, _ := url.Parse(mirror.URL)
+	writeFile(t, filepath.Join(dir, "templates", "refused"), "template.yaml", fmt.Sprintf(refusedTemplate, gu.Host, mirror.CreateRepo(t, "mirror")))
 	config := writeFile(t, dir, "paved.yaml", fmt.Sprintf(`catalog:
   reading:
     allow:
       - dir: %s
       - host: %s
+      - host: %s
     networks: [127.0.0.0/8]
 integrations:
   gitea: [{host: "%s", username: %s, token: %s, baseUrl: %s}]
-`, filepath.Join(dir, "templates"), gu.Host, gu.Host, gitea.User, gitea.Token, gitea.URL))
+  git: [{host: "%s", username: %s, password: wrong-password}]
+`, filepath.Join(dir, "templates"), gu.Host, mu.Host, gu.Host, gitea.User, gitea.Token, gitea.URL, mu.Host, mirror.User))
 	args := []string{"--config", config, "--data-dir", filepath.Join(dir, "data"), "--kubeconfig", cp.WriteKubeconfig(t),
 		"--namespace", "paved-system", "--scaffolder-heartbeat-interval", "300ms", "--scaffolder-task-stale-after", "2s"}
 
@@ -230,12 +250,44 @@ integrations:
 		t.Errorf("task outside policy: %+v", ts)
 	}
 	assertOneRepository(t, gitea, "orders")
+
+	// A push the host refuses fails the step with the host's answer, and
+	// the repository the task created before is deleted.
+	if code, body := postJSON(t, second.url+"/api/catalog/locations", fmt.Sprintf(`{"type":"file","target":%q}`, filepath.Join(dir, "templates", "refused", "template.yaml"))); code != http.StatusCreated {
+		t.Fatalf("register the refused template: %d %s", code, body)
+	}
+	waitFor(t, 30*time.Second, "the refused template in the catalog", func() bool {
+		code, _ := get(t, second.url+"/api/catalog/entities/by-name/template/default/refused")
+		return code == http.StatusOK
+	})
+	code, body = postJSON(t, second.url+"/api/scaffolder/v2/tasks", `{"templateRef":"template:default/refused"}`)
+	var refused struct{ ID string }
+	if code != http.StatusCreated || json.Unmarshal([]byte(body), &refused) != nil {
+		t.Fatalf("POST task = %d %s", code, body)
+	}
+	waitFor(t, 30*time.Second, "the refused task to end", func() bool {
+		st := taskOf(t, second.url, refused.ID).Status
+		return st != "open" && st != "processing"
+	})
+	_, body = get(t, second.url+"/api/scaffolder/v2/tasks/"+refused.ID)
+	if ts := taskOf(t, second.url, refused.ID); ts.Status != "failed" || !strings.Contains(ts.Error, "authentication") ||
+		!strings.Contains(body, `"id":"publish","status":"completed","output"`) || !strings.Contains(body, `"undo":"undone"`) {
+		t.Errorf("refused task: %s", body)
+	}
+	assertOneRepository(t, gitea, "orders")
 	_, locs := get(t, second.url+"/api/catalog/locations")
 	if n := strings.Count(locs, "/orders.git/catalog-info.yaml"); n != 1 {
 		t.Errorf("%d locations of the new repository, want 1: %s", n, locs)
 	}
-	if code, body := get(t, second.url+"/api/catalog/entities/by-name/component/default/orders"); code != http.StatusOK {
-		t.Errorf("the new component is not in the catalog: %d %s", code, body)
+	if code, body := get(t, second.url+"/api/catalog/entities/by-name/component/default/orders"); code != http.StatusOK ||
+		!strings.Contains(body, `"type":"ownedBy","targetRef":"group:default/payments"`) {
+		t.Errorf("the new component is not in the catalog with its owner: %d %s", code, body)
+	}
+	clone := filepath.Join(t.TempDir(), "orders")
+	authed := strings.Replace(gitea.URL, "://", "://"+gitea.User+":"+gitea.Token+"@", 1) + "/" + gitea.User + "/orders.git"
+	testsupport.Git(t, filepath.Dir(clone), "clone", "--quiet", authed, clone)
+	if readme, err := os.ReadFile(filepath.Join(clone, "README.md")); err != nil || string(readme) != "# orders\n" {
+		t.Errorf("README.md of the clone = %q, %v", readme, err)
 	}
 	cs := kubernetes.NewForConfigOrDie(cp.Config)
 	nss, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=paved"})
