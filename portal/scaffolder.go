@@ -42,9 +42,13 @@ func (s *Server) scaffolderParts() (Scaffolder, error) {
 
 // actionJSON is an entry of GET /api/scaffolder/v2/actions.
 type actionJSON struct {
-	ID          string         `json:"id"`
-	Description string         `json:"description"`
-	Schema      map[string]any `json:"schema"`
+	ID          string                  `json:"id"`
+	Description string                  `json:"description"`
+	Schema      scaffolder.ActionSchema `json:"schema"`
+	Examples    []any                   `json:"examples"`
+	// SupportsDryRun is Paved's: whether a dry run runs the action or
+	// skips it.
+	SupportsDryRun bool `json:"supportsDryRun"`
 }
 
 // listActions answers Backstage's GET /v2/actions: a bare array.
@@ -56,7 +60,14 @@ func (s *Server) listActions(c echo.Context) error {
 	out := []actionJSON{}
 	for _, id := range sc.Actions.IDs() {
 		a, _ := sc.Actions.Action(id)
-		out = append(out, actionJSON{ID: id, Description: a.Description(), Schema: map[string]any{}})
+		entry := actionJSON{ID: id, Description: a.Description(), Schema: scaffolder.ActionSchema{Input: map[string]any{}}, Examples: []any{}}
+		if d, ok := a.(scaffolder.Described); ok {
+			entry.Schema = d.Schema()
+		}
+		if dr, ok := a.(scaffolder.DryRunner); ok {
+			entry.SupportsDryRun = dr.SupportsDryRun()
+		}
+		out = append(out, entry)
 	}
 	return c.JSON(http.StatusOK, out)
 }

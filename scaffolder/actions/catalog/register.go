@@ -176,3 +176,18 @@ func readableTarget(s string) string {
 	}
 	return s
 }
+
+// Schema describes the input and output.
+func (Register) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object(nil, map[string]any{
+		"repoContentsUrl": scaffolder.Prop("string", "the repository's contents URL (publish:* output)"),
+		"catalogInfoPath": scaffolder.Prop("string", "path of the descriptor in the repository (default /catalog-info.yaml)"),
+		"catalogInfoUrl":  scaffolder.Prop("string", "URL of the descriptor, instead of the two above"),
+		"optional":        scaffolder.Prop("boolean", "an unreadable descriptor is a warning, not a failure"),
+	}), Output: scaffolder.Object(nil, map[string]any{
+		"entityRef":      scaffolder.Prop("string", "the first entity of the location that is not a Location"),
+		"catalogInfoUrl": scaffolder.Prop("string", "the registered target"),
+		"locationId":     scaffolder.Prop("string", "Paved's: the location's id"),
+		"created":        scaffolder.Prop("boolean", "Paved's: whether this step created the location (undo removes only that)"),
+	})}
+}

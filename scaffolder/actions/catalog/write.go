@@ -131,3 +131,11 @@ func withSourceTemplate(entity map[string]any, ref string) map[string]any {
 	out["metadata"] = meta
 	return out
 }
+
+// Schema describes the input and output.
+func (Write) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object([]string{"entity"}, map[string]any{
+		"entity":   scaffolder.Prop("object", "the entity to write"),
+		"filePath": scaffolder.Prop("string", "where in the workspace (default catalog-info.yaml)"),
+	}), Output: scaffolder.Object(nil, map[string]any{})}
+}

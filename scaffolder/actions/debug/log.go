@@ -63,3 +63,11 @@ func (Log) Run(_ context.Context, call *scaffolder.Call) (map[string]any, error)
 	call.Log.Info("Workspace:\n  " + strings.Join(names, "\n  "))
 	return map[string]any{}, nil
 }
+
+// Schema describes the input and output.
+func (Log) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object(nil, map[string]any{
+		"message":       scaffolder.Prop("string", "what to log"),
+		"listWorkspace": scaffolder.Prop("string|boolean", "also log the workspace's files (true or with-contents)"),
+	}), Output: scaffolder.Object(nil, map[string]any{})}
+}

@@ -69,3 +69,12 @@ func number(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Schema describes the input and output.
+func (Wait) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object(nil, map[string]any{
+		"minutes":      scaffolder.Prop("number", "minutes to wait"),
+		"seconds":      scaffolder.Prop("number", "seconds to wait"),
+		"milliseconds": scaffolder.Prop("number", "milliseconds to wait"),
+	}), Output: scaffolder.Object(nil, map[string]any{})}
+}

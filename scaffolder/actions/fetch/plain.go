@@ -168,3 +168,32 @@ func files(ctx context.Context, call *scaffolder.Call, url string) (fs.FS, error
 	}
 	return call.Files(ctx, url)
 }
+
+// Schema describes the input and output.
+func (Plain) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object([]string{"url"}, map[string]any{
+		"url":        scaffolder.Prop("string", "directory to copy, relative to the template's own location"),
+		"targetPath": scaffolder.Prop("string", "directory of the workspace to copy into (default: the workspace)"),
+	}), Output: scaffolder.Object(nil, map[string]any{})}
+}
+
+// Schema describes the input and output.
+func (PlainFile) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object([]string{"url", "targetPath"}, map[string]any{
+		"url":        scaffolder.Prop("string", "file to copy, relative to the template's own location"),
+		"targetPath": scaffolder.Prop("string", "path of the file in the workspace"),
+	}), Output: scaffolder.Object(nil, map[string]any{})}
+}
+
+// Schema describes the input and output.
+func (TemplateFile) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object([]string{"url", "targetPath"}, map[string]any{
+		"url":                scaffolder.Prop("string", "file to render, relative to the template's own location"),
+		"targetPath":         scaffolder.Prop("string", "path of the rendered file in the workspace"),
+		"values":             scaffolder.Prop("object", "what the file reads as values.*"),
+		"cookiecutterCompat": scaffolder.Prop("boolean", "also accept cookiecutter's {{ cookiecutter.x }}"),
+		"replace":            scaffolder.Prop("boolean", "overwrite the file if it exists"),
+		"trimBlocks":         scaffolder.Prop("boolean", "Nunjucks' trimBlocks"),
+		"lstripBlocks":       scaffolder.Prop("boolean", "Nunjucks' lstripBlocks"),
+	}), Output: scaffolder.Object(nil, map[string]any{})}
+}

@@ -281,3 +281,18 @@ func (w *writer) file(local string, data []byte, mode fs.FileMode) error {
 	}
 	return nil
 }
+
+// Schema describes the input and output.
+func (Template) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object([]string{"url"}, map[string]any{
+		"url":                   scaffolder.Prop("string", "directory of the skeleton, relative to the template's own location"),
+		"targetPath":            scaffolder.Prop("string", "directory of the workspace to write to (default: the workspace)"),
+		"values":                scaffolder.Prop("object", "what the skeleton reads as values.*"),
+		"copyWithoutTemplating": scaffolder.Prop("array", "globs of files copied byte for byte"),
+		"templateFileExtension": scaffolder.Prop("string|boolean", "render only files with this suffix (true: .njk), copy the others"),
+		"cookiecutterCompat":    scaffolder.Prop("boolean", "also accept cookiecutter's {{ cookiecutter.x }}"),
+		"replace":               scaffolder.Prop("boolean", "overwrite files that exist"),
+		"trimBlocks":            scaffolder.Prop("boolean", "Nunjucks' trimBlocks"),
+		"lstripBlocks":          scaffolder.Prop("boolean", "Nunjucks' lstripBlocks"),
+	}), Output: scaffolder.Object(nil, map[string]any{})}
+}

@@ -142,3 +142,34 @@ func decodeInput(action string, input map[string]any) (provision.Request, error)
 	}
 	return r, nil
 }
+
+// requestSchema is the input of both actions: a provisioning request.
+func requestSchema() map[string]any {
+	return scaffolder.Object([]string{"team", "service"}, map[string]any{
+		"team":         scaffolder.Prop("string", "the owning team"),
+		"service":      scaffolder.Prop("string", "the service's name"),
+		"environments": scaffolder.Prop("array", "environment profiles (default: every configured one)"),
+		"pipeline":     scaffolder.Prop("string", "argocd, flux or tekton (default: the profile's)"),
+		"repoURL":      scaffolder.Prop("string", "the repository the pipeline deploys from"),
+		"cluster":      scaffolder.Prop("string", "a named cluster instead of the profile's"),
+		"viewers":      scaffolder.Prop("array", "groups given read access"),
+	})
+}
+
+// provisionedSchema is the output of both actions.
+func provisionedSchema() map[string]any {
+	return scaffolder.Object(nil, map[string]any{
+		"environments": scaffolder.Prop("array", "per environment: environment, namespace, cluster, pipeline, status, created"),
+		"namespaces":   scaffolder.Prop("array", "the namespaces, in environment order"),
+	})
+}
+
+// Schema describes the input and output.
+func (Namespace) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: requestSchema(), Output: provisionedSchema()}
+}
+
+// Schema describes the input and output.
+func (Pipeline) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: requestSchema(), Output: provisionedSchema()}
+}

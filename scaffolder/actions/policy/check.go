@@ -135,3 +135,16 @@ func objectName(obj map[string]any) string {
 	}
 	return u.GetKind() + " " + name
 }
+
+// Schema describes the input and output.
+func (Check) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object(nil, map[string]any{
+		"service": scaffolder.Prop("object", "the request the service policies judge: name, owner, system, timeoutSeconds, environments..."),
+		"path":    scaffolder.Prop("string", "the part of the workspace whose Kubernetes objects are checked (default: all of it)"),
+	}), Output: scaffolder.Object(nil, map[string]any{
+		"allowed":  scaffolder.Prop("boolean", "true (a deny fails the step)"),
+		"objects":  scaffolder.Prop("integer", "how many Kubernetes objects were checked"),
+		"warnings": scaffolder.Prop("integer", "how many warnings were logged"),
+		"revision": scaffolder.Prop("string", "the policy versions that judged"),
+	})}
+}

@@ -253,3 +253,17 @@ func sourceDir(call *scaffolder.Call, sourcePath string) (string, error) {
 	}
 	return path.Join(call.Workspace.Name(), p), nil
 }
+
+// Schema describes the input and output.
+func (Gitea) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object([]string{"repoUrl"}, commitProps(map[string]any{
+		"repoUrl":        scaffolder.Prop("string", "host?owner=OWNER&repo=REPO (owner defaults to the integration's user)"),
+		"description":    scaffolder.Prop("string", "the repository's description"),
+		"repoVisibility": scaffolder.Prop("string", "private (default), internal or public"),
+	})), Output: scaffolder.Object(nil, map[string]any{
+		"remoteUrl":       scaffolder.Prop("string", "the repository's clone URL"),
+		"repoContentsUrl": scaffolder.Prop("string", "the web URL of the default branch's files"),
+		"commitHash":      scaffolder.Prop("string", "the pushed commit"),
+		"created":         scaffolder.Prop("boolean", "Paved's: whether this step created the repository (undo deletes only that)"),
+	})}
+}

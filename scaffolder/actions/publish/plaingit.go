@@ -74,3 +74,27 @@ func (a Git) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, er
 	out["commitHash"] = res.CommitHash
 	return out, nil
 }
+
+// commitProps are the inputs every publish action shares.
+func commitProps(props map[string]any) map[string]any {
+	for k, v := range map[string]any{
+		"defaultBranch":    scaffolder.Prop("string", "branch to push (default main)"),
+		"sourcePath":       scaffolder.Prop("string", "directory of the workspace to push (default: all of it)"),
+		"gitCommitMessage": scaffolder.Prop("string", "message of the first commit (default: initial commit)"),
+		"gitAuthorName":    scaffolder.Prop("string", "author of the commit (default Scaffolder)"),
+		"gitAuthorEmail":   scaffolder.Prop("string", "author's email"),
+	} {
+		props[k] = v
+	}
+	return props
+}
+
+// Schema describes the input and output.
+func (Git) Schema() scaffolder.ActionSchema {
+	return scaffolder.ActionSchema{Input: scaffolder.Object([]string{"remoteUrl"}, commitProps(map[string]any{
+		"remoteUrl": scaffolder.Prop("string", "http(s) clone URL of an existing, empty repository; credentials from integrations.git"),
+	})), Output: scaffolder.Object(nil, map[string]any{
+		"remoteUrl":  scaffolder.Prop("string", "the repository's clone URL"),
+		"commitHash": scaffolder.Prop("string", "the pushed commit"),
+	})}
+}
