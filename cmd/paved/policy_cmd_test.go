@@ -26,7 +26,7 @@ func runPaved(t *testing.T, env map[string]string, args ...string) (string, erro
 	return stdout.String(), err
 }
 
-func writeFile(t *testing.T, dir, name, content string) string {
+func writeFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

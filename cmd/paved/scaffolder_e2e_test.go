@@ -56,7 +56,7 @@ func startProcess(t *testing.T, args ...string) *process {
 	return p
 }
 
-func postJSON(t *testing.T, url, body string) (int, string) {
+func postJSON(t testing.TB, url, body string) (int, string) {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
@@ -68,7 +68,7 @@ func postJSON(t *testing.T, url, body string) (int, string) {
 }
 
 // waitFor polls until ok or fails the test after limit.
-func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+func waitFor(t testing.TB, limit time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !ok() {
@@ -88,7 +88,7 @@ type taskState struct {
 	} `json:"steps"`
 }
 
-func taskOf(t *testing.T, base, id string) taskState {
+func taskOf(t testing.TB, base, id string) taskState {
 	t.Helper()
 	code, body := get(t, base+"/api/scaffolder/v2/tasks/"+id)
 	var ts taskState

@@ -33,6 +33,11 @@ import (
 	"github.com/paved-dev/paved/scaffolder/render"
 )
 
+// taskPoll is how often idle task workers look for a new task: SQLite
+// has no notifications, so it is how long a new task may wait to start
+// there (one indexed query per interval; PostgreSQL notifies at once).
+const taskPoll = 100 * time.Millisecond
+
 // scheduleEvery is how often the leader looks for locations due a refresh.
 const scheduleEvery = 30 * time.Second
 
@@ -78,7 +83,7 @@ func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*service
 		periodic = append(periodic, every(cfg.Policies.AuditInterval, policies.AuditArgs{}))
 	}
 	queue, err := jobs.New(db, log, jobs.Options{Workers: workers, Periodic: periodic,
-		Queues: map[string]int{scaffolder.TaskQueue: cfg.Scaffolder.Concurrency}})
+		Queues: map[string]jobs.QueueOptions{scaffolder.TaskQueue: {MaxWorkers: cfg.Scaffolder.Concurrency, FetchPollInterval: taskPoll}}})
 	if err != nil {
 		return nil, err
 	}

@@ -30,16 +30,24 @@ type Options struct {
 	// MaxWorkers is how many jobs of the default queue run at once in
 	// this process (default 10).
 	MaxWorkers int
-	// Queues are further queues by name, with how many of their jobs run
-	// at once (a job names its queue in its InsertOpts), so long jobs
-	// cannot starve the default queue's.
-	Queues map[string]int
+	// Queues are further queues by name (a job names its queue in its
+	// InsertOpts), so long jobs cannot starve the default queue's.
+	Queues map[string]QueueOptions
 	// Periodic jobs are enqueued on a schedule by the elected leader only,
 	// so with several replicas each runs once per period.
 	Periodic []*river.PeriodicJob
 	// FetchPollInterval is how often idle workers look for new jobs
 	// (River's default, 1 s, when zero). SQLite has no notifications, so
 	// this is also the latency of a newly inserted job there.
+	FetchPollInterval time.Duration
+}
+
+// QueueOptions tune one further queue.
+type QueueOptions struct {
+	// MaxWorkers is how many of its jobs run at once in this process.
+	MaxWorkers int
+	// FetchPollInterval overrides Options.FetchPollInterval for this
+	// queue: on SQLite, the longest a new job waits to start.
 	FetchPollInterval time.Duration
 }
 
@@ -63,8 +71,8 @@ func New(db *database.DB, log *slog.Logger, opts Options) (*Queue, error) {
 	if opts.Workers != nil {
 		cfg.Workers = opts.Workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: orDefault(opts.MaxWorkers, 10)}}
-		for name, n := range opts.Queues {
-			cfg.Queues[name] = river.QueueConfig{MaxWorkers: orDefault(n, 1)}
+		for name, q := range opts.Queues {
+			cfg.Queues[name] = river.QueueConfig{MaxWorkers: orDefault(q.MaxWorkers, 1), FetchPollInterval: q.FetchPollInterval}
 		}
 		cfg.PeriodicJobs = opts.Periodic
 	}
