@@ -30,6 +30,11 @@ type Integration struct {
 	// https://<host> (Backstage's gitea baseUrl); the scaffolder's publish
 	// actions use it.
 	BaseURL string `yaml:"baseUrl"`
+	// APIBaseURL is a GitHub or GitLab host's REST API root when it is
+	// not the default (https://api.github.com for github.com,
+	// https://<host>/api/v3 for GitHub Enterprise, https://<host>/api/v4
+	// for GitLab): Backstage's apiBaseUrl.
+	APIBaseURL string `yaml:"apiBaseUrl"`
 }
 
 // All lists every integration with its provider's name.

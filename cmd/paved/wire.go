@@ -145,9 +145,14 @@ func newActions(cfg config.Config, parts scaffolderParts) (*render.Engine, *scaf
 		return t, ok
 	}}
 	gitea := publish.Gitea{Hosts: func(host string) (publish.Host, bool) { return integrationHost(in.Gitea, host, true) }}
+	githubPub := publish.GitHub{Hosts: func(host string) (publish.Host, bool) {
+		h, ok := integrationHost(in.GitHub, host, false)
+		h.BaseURL = apiBaseURL(in.GitHub, host)
+		return h, ok
+	}}
 	plainGit := publish.Git{Hosts: func(host string) (publish.Host, bool) { return integrationHost(in.Git, host, false) }}
 	actions := []scaffolder.Action{fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{},
-		catalogactions.Write{}, debug.Log{}, debug.Wait{}, gitea, plainGit}
+		catalogactions.Write{}, debug.Log{}, debug.Wait{}, gitea, githubPub, plainGit}
 	if parts.cat.Store != nil {
 		actions = append(actions, catalogactions.Register{Store: parts.cat.Store, Ingester: parts.cat.Ingester})
 	}
@@ -263,6 +268,16 @@ func integrationHost(list []catalog.Integration, host string, web bool) (publish
 		return h, true
 	}
 	return publish.Host{}, false
+}
+
+// apiBaseURL is the configured REST API root of host, if any.
+func apiBaseURL(list []catalog.Integration, host string) string {
+	for _, it := range list {
+		if strings.EqualFold(it.Host, host) {
+			return it.APIBaseURL
+		}
+	}
+	return ""
 }
 
 // replicaIdentity names this process in the reconciler's Lease and in
