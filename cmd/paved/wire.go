@@ -150,9 +150,14 @@ func newActions(cfg config.Config, parts scaffolderParts) (*render.Engine, *scaf
 		h.BaseURL = apiBaseURL(in.GitHub, host)
 		return h, ok
 	}}
+	gitlabPub := publish.GitLab{Hosts: func(host string) (publish.Host, bool) {
+		h, ok := integrationHost(in.GitLab, host, false)
+		h.BaseURL = apiBaseURL(in.GitLab, host)
+		return h, ok
+	}}
 	plainGit := publish.Git{Hosts: func(host string) (publish.Host, bool) { return integrationHost(in.Git, host, false) }}
 	actions := []scaffolder.Action{fetch.Template{Render: engine}, fetch.TemplateFile{Render: engine}, fetch.Plain{}, fetch.PlainFile{},
-		catalogactions.Write{}, debug.Log{}, debug.Wait{}, gitea, githubPub, plainGit}
+		catalogactions.Write{}, debug.Log{}, debug.Wait{}, gitea, githubPub, gitlabPub, plainGit}
 	if parts.cat.Store != nil {
 		actions = append(actions, catalogactions.Register{Store: parts.cat.Store, Ingester: parts.cat.Ingester})
 	}
