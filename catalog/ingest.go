@@ -32,6 +32,11 @@ type Ingester struct {
 	// SpoolDir holds what a refresh read until it is applied (default:
 	// the system's temporary directory).
 	SpoolDir string
+	// Check, when set, judges each valid entity further (the scaffolder
+	// checks Templates: they parse, their actions exist); its errors make
+	// the entity fail like a schema error: reported on the location, on
+	// the stored entity's status.items, and the entity not updated.
+	Check func(Raw) []FieldError
 }
 
 // maxLocationDepth bounds Location entities pointing at Location entities.
@@ -138,7 +143,7 @@ func (in *Ingester) read(ctx context.Context, loc *Location, r *read) error {
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", target, len(data))
 		h.Write(data)
-		children, err := readFile(ctx, fileRead{fetch: fetch, target: target, loc: loc, policy: policy}, data, r, h)
+		children, err := readFile(ctx, fileRead{fetch: fetch, target: target, loc: loc, policy: policy, check: in.Check}, data, r, h)
 		if err != nil {
 			return err
 		}
@@ -201,6 +206,7 @@ type fileRead struct {
 	target string
 	loc    *Location
 	policy *Policy
+	check  func(Raw) []FieldError
 }
 
 // readFile turns one file into entities and returns the targets of the
@@ -225,6 +231,9 @@ func readFile(ctx context.Context, f fileRead, data []byte, r *read, h io.Writer
 		raw, errs := NewRaw(resolved)
 		if errs == nil {
 			_, errs = Edges(raw)
+		}
+		if errs == nil && f.check != nil {
+			errs = f.check(raw)
 		}
 		if len(errs) > 0 {
 			r.problems = append(r.problems, describeFailure(target, &d, errs))

@@ -2,6 +2,7 @@ package scaffolder
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -224,4 +225,32 @@ func jsonValue(v any) (any, error) {
 		return nil, err
 	}
 	return jsonschema.UnmarshalJSON(strings.NewReader(string(data)))
+}
+
+// CheckEntity judges a Template entity as the catalog registers it: it
+// must parse, and every step must name an action of the registry. It
+// returns the problems, each naming its field (spec.steps[1].action);
+// entities of other kinds have none.
+func CheckEntity(entity map[string]any, actions *Registry) []paved.Detail {
+	if kind, _ := entity["kind"].(string); !strings.EqualFold(kind, "Template") {
+		return nil
+	}
+	if api, _ := entity["apiVersion"].(string); api != "scaffolder.backstage.io/v1beta3" {
+		return nil // an older template format, for Backstage's own scaffolder
+	}
+	tpl, err := ParseTemplate(entity)
+	if err != nil {
+		var pe *paved.Error
+		if errors.As(err, &pe) && len(pe.Details) > 0 {
+			return pe.Details
+		}
+		return []paved.Detail{{Reason: err.Error()}}
+	}
+	var out []paved.Detail
+	for i, st := range tpl.Steps {
+		if _, err := actions.Action(st.Action); err != nil {
+			out = append(out, paved.Detail{Field: fmt.Sprintf("spec.steps[%d].action", i), Reason: paved.ErrorMessage(err)})
+		}
+	}
+	return out
 }

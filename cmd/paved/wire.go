@@ -112,6 +112,9 @@ func newScaffolder(db *database.DB, cfg config.Config, parts scaffolderParts, id
 	if err != nil {
 		return portal.Scaffolder{}, nil, err
 	}
+	if in := parts.cat.Ingester; in != nil {
+		in.Check = templateCheck(registry)
+	}
 	tasks := scaffolder.NewTaskStore(db, sealer)
 	policy := catalog.NewPolicy(cfg.Catalog)
 	runner := &scaffolder.Runner{Store: tasks, Actions: registry, Render: engine, Files: policy.TemplateFiles, Network: policy.Context,
@@ -273,6 +276,28 @@ func integrationHost(list []catalog.Integration, host string, web bool) (publish
 		return h, true
 	}
 	return publish.Host{}, false
+}
+
+// templateCheck is the catalog's check of Template entities: they parse
+// and use only actions this server has; the problems name JSON pointers,
+// so the catalog reports their lines.
+func templateCheck(actions *scaffolder.Registry) func(catalog.Raw) []catalog.FieldError {
+	return func(raw catalog.Raw) []catalog.FieldError {
+		var out []catalog.FieldError
+		for _, d := range scaffolder.CheckEntity(raw, actions) {
+			out = append(out, catalog.FieldError{Pointer: jsonPointer(d.Field), Reason: d.Reason})
+		}
+		return out
+	}
+}
+
+// jsonPointer turns spec.steps[1].action into /spec/steps/1/action.
+func jsonPointer(field string) string {
+	if field == "" {
+		return ""
+	}
+	field = strings.NewReplacer("[", ".", "]", "").Replace(field)
+	return "/" + strings.ReplaceAll(field, ".", "/")
 }
 
 // apiBaseURL is the configured REST API root of host, if any.

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/catalog"
 	"github.com/paved-dev/paved/internal/config"
 	"github.com/paved-dev/paved/internal/database"
@@ -60,4 +64,56 @@ func TestEveryActionHasSchemas(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A Template that names an action this server lacks is refused when the
+// catalog reads it: a new one is not stored, and a stored one keeps its
+// last good version with the error on status.items, line included.
+func TestCatalogChecksTemplates(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		ctx := context.Background()
+		cfg, err := config.LoadNoArgs("serve", nil, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		cfg.Catalog.Reading.Allow = []catalog.ReadAllow{{Dir: dir}}
+		cat := newCatalog(testsupport.OpenDB(t, dialect), cfg.Catalog, testsupport.DiscardLogger())
+		_, registry, err := newActions(cfg, scaffolderParts{cat: cat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat.Ingester.Check = templateCheck(registry)
+		file := filepath.Join(dir, "template.yaml")
+		good := "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: t}\nspec:\n  type: service\n  steps:\n    - {id: log, action: debug:log, input: {message: hi}}\n"
+		writeFile(t, dir, "template.yaml", strings.Replace(good, "debug:log", "publish:nowhere", 1))
+		loc, err := cat.Store.CreateLocation(ctx, catalog.LocationFile, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := cat.Ingester.Refresh(ctx, loc, true)
+		if err != nil || len(res.Problems) != 1 || !strings.Contains(res.Problems[0], `line 7: /spec/steps/0/action: no scaffolder action "publish:nowhere"`) {
+			t.Fatalf("refresh = %+v, %v", res, err)
+		}
+		ref := catalog.MustParseRef("template:default/t")
+		if _, err := cat.Store.EntityByRef(ctx, ref); paved.ErrorCode(err) != paved.CodeNotFound {
+			t.Fatalf("a template with an unknown action was stored: %v", err)
+		}
+		writeFile(t, dir, "template.yaml", good)
+		if res, err := cat.Ingester.Refresh(ctx, loc, true); err != nil || len(res.Problems) != 0 {
+			t.Fatalf("good template: %+v, %v", res, err)
+		}
+		writeFile(t, dir, "template.yaml", strings.Replace(good, "debug:log", "debug:nothing", 1))
+		if res, err := cat.Ingester.Refresh(ctx, loc, true); err != nil || len(res.Problems) != 1 {
+			t.Fatalf("refresh = %+v, %v", res, err)
+		}
+		stored, err := cat.Store.EntityByRef(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, _ := json.Marshal(stored["status"])
+		if !strings.Contains(string(status), `no scaffolder action \"debug:nothing\"`) || !strings.Contains(string(status), `"level":"error"`) {
+			t.Fatalf("status = %s", status)
+		}
+	})
 }
