@@ -33,9 +33,12 @@ func (e *Engine) filters() *exec.FilterSet {
 const printFilter = "__paved_print"
 
 // filterPrint writes a value as JavaScript's String() does.
-func filterPrint(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+func filterPrint(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 	if in.IsError() {
 		return in
+	}
+	if _, ok := in.Interface().(undefined); ok && len(params.Args) == 1 {
+		noteUndefined(e, params.Args[0].Integer())
 	}
 	return exec.AsValue(jsPrint(in.Interface()))
 }

@@ -79,7 +79,7 @@ func (e *Engine) Render(src string, scope map[string]any, opts Options) (out str
 		}
 		return "", warnings, engineError(err)
 	}
-	return buf.String(), warnings, nil
+	return buf.String(), append(warnings, undefinedWarnings(ctx)...), nil
 }
 
 func (e *Engine) parse(src string, opts Options) (*exec.Template, error) {
@@ -139,8 +139,16 @@ func (e *Engine) context(root *nodes.Template, scope map[string]any, opts Option
 		}
 	}
 	warnings := ciWarnings(t, scope)
+	undef := &undefinedLog{texts: make([]string, len(t.outputs)), lines: make([]int, len(t.outputs)), skip: map[int]bool{}}
+	for i, o := range t.outputs {
+		undef.texts[i], undef.lines[i] = exprText(o.Expression), o.Start.Line
+		if name := rootName(o.Expression); ciContexts[name] {
+			undef.skip[i] = true // ciWarnings said it, with advice
+		}
+	}
 	t.instrument()
 	data[budgetKey] = &budget{left: maxIterations, calls: maxMacroCalls}
+	data[undefinedKey] = undef
 	return exec.NewContext(data), warnings
 }
 
@@ -204,8 +212,11 @@ func ciWarnings(t *tree, scope map[string]any) []Warning {
 // gonja lacks, as a filter on each output), and starts every loop and
 // macro body with a tick that counts against the render's budget.
 func (t *tree) instrument() {
-	for _, o := range t.outputs {
-		o.Expression = &nodes.FilteredExpression{Expression: o.Expression, Filters: []*nodes.FilterCall{{Token: o.Start, Name: printFilter}}}
+	for i, o := range t.outputs {
+		// The output's index lets the filter say which output printed an
+		// undefined value (undefinedWarnings).
+		index := &nodes.Integer{Location: o.Start, Val: i}
+		o.Expression = &nodes.FilteredExpression{Expression: o.Expression, Filters: []*nodes.FilterCall{{Token: o.Start, Name: printFilter, Args: []nodes.Expression{index}}}}
 	}
 	for _, l := range t.loops {
 		if l.BodyWrapper != nil {

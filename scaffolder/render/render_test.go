@@ -20,7 +20,10 @@ func TestRender(t *testing.T) {
 		{"ListAsJavaScript", "${{ values.list }}", "a,b", 0},
 		{"Numbers", "${{ values.port }} ${{ values.ratio }}", "8080 0.25", 0},
 		{"GitHubExpressionIsEmpty", "sha: ${{ github.sha }}\n", "sha: \n", 1},
-		{"MissingAttributeIsEmpty", "[${{ values.missing.sub }}]", "[]", 0},
+		// Empty as on Backstage, and (unlike Backstage) a warning.
+		{"MissingAttributeIsEmpty", "[${{ values.missing.sub }}]", "[]", 1},
+		{"EachUndefinedOutputWarnsOnce", "${{ values.nmae }}{% for x in values.list %}${{ values.nmae }}{% endfor %}", "", 2},
+		{"DefaultedUndefinedDoesNotWarn", "${{ values.missing | default('x') }}", "x", 0},
 		{"UndefinedIsFalse", "{% if values.missing %}x{% else %}y{% endif %}", "y", 0},
 		{"LoopVariable", "{% for x in values.list %}${{ x }};{% endfor %}", "a;b;", 0},
 		{"TrailingNewlineKept", "a\n", "a\n", 0},
