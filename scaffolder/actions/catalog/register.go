@@ -27,6 +27,10 @@ var (
 // ID is the action's name in templates.
 func (Register) ID() string { return "catalog:register" }
 
+// SupportsDryRun: a dry run checks the target against the reading rules
+// and says what it would register.
+func (Register) SupportsDryRun() bool { return true }
+
 // Description says what the action does.
 func (Register) Description() string {
 	return "Register a catalog-info.yaml (by repoContentsUrl and catalogInfoPath, or catalogInfoUrl) in the catalog and read it at once"
@@ -44,6 +48,10 @@ func (a Register) Run(ctx context.Context, call *scaffolder.Call) (map[string]an
 	optional, _ := call.Input["optional"].(bool)
 	if err := a.Ingester.CheckTarget(target); err != nil {
 		return nil, err
+	}
+	if call.DryRun {
+		call.Log.Info(fmt.Sprintf("catalog:register would register %s in the catalog and read it", target))
+		return map[string]any{"catalogInfoUrl": target}, nil
 	}
 	loc, created, err := a.location(ctx, target)
 	if err != nil {

@@ -42,6 +42,13 @@ func TestRegister(t *testing.T) {
 		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Policy: policy, Log: slog.New(slog.DiscardHandler)}
 		action := catalogactions.Register{Store: store, Ingester: in}
 		call := &scaffolder.Call{Input: map[string]any{"repoContentsUrl": srv.URL + "/repo/"}, Log: slog.New(slog.DiscardHandler)}
+		dry := &scaffolder.Call{Input: call.Input, DryRun: true, Log: call.Log}
+		if out, err := action.Run(ctx, dry); err != nil || out["catalogInfoUrl"] != srv.URL+"/repo/catalog-info.yaml" {
+			t.Fatalf("dry run = %v, %v", out, err)
+		}
+		if locs, _ := store.Locations(ctx); len(locs) != 0 {
+			t.Fatalf("a dry run registered %d locations", len(locs))
+		}
 		out, err := action.Run(ctx, call)
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/paved-dev/paved"
@@ -49,6 +50,9 @@ func (a Namespace) Run(ctx context.Context, call *scaffolder.Call) (map[string]a
 	if r.Pipeline != "" {
 		return nil, paved.Invalid("kube:namespace does not set up pipelines; use kube:pipeline",
 			paved.Detail{Field: "input.pipeline", Reason: "not accepted by kube:namespace"})
+	}
+	if call.DryRun {
+		return plan(call, a.ID(), a.Provisioner, r)
 	}
 	return run(ctx, a.Provisioner, r, a.Provisioner.ProvisionNamespaces)
 }
@@ -99,7 +103,38 @@ func (a Pipeline) Run(ctx context.Context, call *scaffolder.Call) (map[string]an
 	if err != nil {
 		return nil, err
 	}
+	if call.DryRun {
+		return plan(call, a.ID(), a.Provisioner, r)
+	}
 	return run(ctx, a.Provisioner, r, a.Provisioner.Provision)
+}
+
+// SupportsDryRun: a dry run says which namespaces (and pipelines) it
+// would provision where, applying nothing.
+func (Namespace) SupportsDryRun() bool { return true }
+
+// SupportsDryRun: as kube:namespace.
+func (Pipeline) SupportsDryRun() bool { return true }
+
+// plan is a dry run's output: the environments the request resolves to,
+// status "planned", and a log line for each.
+func plan(call *scaffolder.Call, action string, p *provision.Provisioner, r provision.Request) (map[string]any, error) {
+	targets, err := p.Targets(r)
+	if err != nil {
+		return nil, err
+	}
+	var list []any
+	namespaces := map[string]any{}
+	for _, t := range targets {
+		namespaces[t.Environment] = t.Namespace
+		list = append(list, map[string]any{"environment": t.Environment, "namespace": t.Namespace, "cluster": t.Cluster, "pipeline": t.Pipeline, "status": "planned"})
+		what := "namespace " + t.Namespace
+		if action == "kube:pipeline" && t.Pipeline != "" {
+			what += " with its " + t.Pipeline + " pipeline"
+		}
+		call.Log.Info(fmt.Sprintf("%s would provision %s on cluster %s (environment %s)", action, what, t.Cluster, t.Environment))
+	}
+	return map[string]any{"environments": list, "namespaces": namespaces}, nil
 }
 
 // run provisions r with apply and words the outcome as a step output,

@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -71,6 +72,22 @@ func TestActions(t *testing.T) {
 	pipeline, _ := reg.Action("kube:pipeline")
 	team, svc := unique("team"), unique("svc")
 	nsInput := map[string]any{"team": team, "service": svc, "environments": []any{"dev"}}
+
+	// A dry run says what it would provision and applies nothing.
+	dry := call(nsInput)
+	dry.DryRun = true
+	planned, err := ns.Run(ctx, dry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if envs := planned["environments"].([]any); len(envs) != 1 || envs[0].(map[string]any)["status"] != "planned" ||
+		envs[0].(map[string]any)["namespace"] != team+"-"+svc+"-dev" {
+		t.Fatalf("dry run output = %v", planned)
+	}
+	if _, err := p.Store().Get(ctx, svc, "dev"); paved.ErrorCode(err) != paved.CodeNotFound {
+		t.Fatalf("a dry run provisioned: %v", err)
+	}
+
 	out, err := ns.Run(ctx, call(nsInput))
 	if err != nil {
 		t.Fatal(err)
@@ -126,4 +143,6 @@ func TestActions(t *testing.T) {
 }
 
 // call is a step's call of an action with input and nothing else.
-func call(input map[string]any) *scaffolder.Call { return &scaffolder.Call{Input: input} }
+func call(input map[string]any) *scaffolder.Call {
+	return &scaffolder.Call{Input: input, Log: slog.New(slog.DiscardHandler)}
+}
