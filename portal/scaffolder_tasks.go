@@ -296,24 +296,30 @@ func (s *Server) retryTask(c echo.Context) error {
 // taskEvents answers GET /v2/tasks/:taskId/events?after=: the events
 // after the given id, oldest first.
 func (s *Server) taskEvents(c echo.Context) error {
-	sc, err := s.tasksPart()
+	sc, id, after, err := s.eventsRequest(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	id := c.Param("taskId")
-	if _, err := sc.Tasks.Task(ctx, id); err != nil {
-		return err
-	}
-	after, err := afterParam(c.QueryParam("after"))
-	if err != nil {
-		return err
-	}
-	events, err := sc.Tasks.Events(ctx, id, after)
+	events, err := sc.Tasks.Events(c.Request().Context(), id, after)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, events)
+}
+
+// eventsRequest reads a request for a task's events: the task (which
+// must exist) and ?after=.
+func (s *Server) eventsRequest(c echo.Context) (Scaffolder, string, int64, error) {
+	sc, err := s.tasksPart()
+	if err != nil {
+		return sc, "", 0, err
+	}
+	id := c.Param("taskId")
+	if _, err := sc.Tasks.Task(c.Request().Context(), id); err != nil {
+		return sc, "", 0, err
+	}
+	after, err := afterParam(c.QueryParam("after"))
+	return sc, id, after, err
 }
 
 func afterParam(v string) (int64, error) {
@@ -336,16 +342,7 @@ const eventPoll = 250 * time.Millisecond
 // (or ?after=) misses nothing. The stream ends after the task's last
 // event (completion, or cancelled for a task cancelled before it ran).
 func (s *Server) taskEventStream(c echo.Context) error {
-	sc, err := s.tasksPart()
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	id := c.Param("taskId")
-	if _, err := sc.Tasks.Task(ctx, id); err != nil {
-		return err
-	}
-	after, err := afterParam(c.QueryParam("after"))
+	sc, id, after, err := s.eventsRequest(c)
 	if err != nil {
 		return err
 	}
@@ -365,7 +362,7 @@ func (s *Server) taskEventStream(c echo.Context) error {
 	h.Set(echo.HeaderContentType, "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	c.Response().WriteHeader(http.StatusOK)
-	return streamEvents(ctx, sess, sc.Tasks, id, after)
+	return streamEvents(c.Request().Context(), sess, sc.Tasks, id, after)
 }
 
 func streamEvents(ctx context.Context, sess *sse.Session, tasks *scaffolder.TaskStore, id string, after int64) error {

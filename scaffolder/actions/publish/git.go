@@ -22,6 +22,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/scaffolder"
 )
 
 // commitSpec is what goes into the initial commit.
@@ -132,4 +133,32 @@ var userInfo = regexp.MustCompile(`^([a-z][a-z0-9+.-]*://)[^/@]*@`)
 // redact drops user info from a URL for messages.
 func redact(u string) string {
 	return userInfo.ReplaceAllString(u, "$1")
+}
+
+// destination is where a publish action pushes: the remote and its
+// credentials, and, when the step created the repository, how to delete
+// it again.
+type destination struct {
+	RemoteURL, Username, Token string
+	// Delete removes a repository this step created; nil when it existed.
+	Delete func(context.Context)
+}
+
+// pushWorkspace pushes the step's sourcePath as the first commit of the
+// destination. A push that fails deletes a repository the step created,
+// leaving no empty repository behind.
+func pushWorkspace(ctx context.Context, call *scaffolder.Call, in publishInput, to destination, now func() time.Time) (pushResult, error) {
+	dir, err := sourceDir(call, in.SourcePath)
+	if err != nil {
+		return pushResult{}, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	res, err := commitAndPush(ctx, commitSpec{Dir: dir, Branch: in.DefaultBranch, Message: in.CommitMessage, Name: in.AuthorName,
+		Email: in.AuthorEmail, RemoteURL: to.RemoteURL, Username: to.Username, Token: to.Token, AuthorTimeNow: now})
+	if err != nil && to.Delete != nil {
+		to.Delete(context.WithoutCancel(ctx))
+	}
+	return res, err
 }

@@ -126,16 +126,12 @@ func (a Gitea) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, 
 	if err != nil {
 		return nil, err
 	}
-	dir, err := sourceDir(call, in.SourcePath)
-	if err != nil {
-		return nil, err
+	to := destination{RemoteURL: out["remoteUrl"].(string), Username: host.Username, Token: host.Token}
+	if created {
+		to.Delete = func(context.Context) { _, _ = client.DeleteRepo(owner, repo) }
 	}
-	res, err := commitAndPush(ctx, commitSpec{Dir: dir, Branch: in.DefaultBranch, Message: in.CommitMessage, Name: in.AuthorName,
-		Email: in.AuthorEmail, RemoteURL: out["remoteUrl"].(string), Username: host.Username, Token: host.Token, AuthorTimeNow: a.now})
+	res, err := pushWorkspace(ctx, call, in, to, a.Now)
 	if err != nil {
-		if created {
-			_, _ = client.DeleteRepo(owner, repo) // leave no empty repository behind
-		}
 		return nil, err
 	}
 	out["commitHash"] = res.CommitHash
@@ -190,13 +186,6 @@ func (a Gitea) resolve(in publishInput) (giteaRepo, error) {
 		owner = host.Username
 	}
 	return giteaRepo{base: strings.TrimSuffix(host.BaseURL, "/"), owner: owner, repo: u.Repo, host: host}, nil
-}
-
-func (a Gitea) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
 }
 
 func (a Gitea) client(ctx context.Context, base, token string) (*gitea.Client, error) {

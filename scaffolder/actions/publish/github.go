@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,20 +108,12 @@ func (a GitHub) Run(ctx context.Context, call *scaffolder.Call) (map[string]any,
 	if err != nil {
 		return nil, err
 	}
-	dir, err := sourceDir(call, in.SourcePath)
-	if err != nil {
-		return nil, err
+	to := destination{RemoteURL: repo.GetCloneURL(), Username: cmp.Or(r.cred.Username, "x-access-token"), Token: r.cred.Token}
+	if created {
+		to.Delete = func(ctx context.Context) { _, _ = c.Repositories.Delete(ctx, r.owner, r.repo) }
 	}
-	user := r.cred.Username
-	if user == "" {
-		user = "x-access-token"
-	}
-	res, err := commitAndPush(ctx, commitSpec{Dir: dir, Branch: in.DefaultBranch, Message: in.CommitMessage, Name: in.AuthorName,
-		Email: in.AuthorEmail, RemoteURL: repo.GetCloneURL(), Username: user, Token: r.cred.Token, AuthorTimeNow: a.now})
+	res, err := pushWorkspace(ctx, call, in, to, a.Now)
 	if err != nil {
-		if created {
-			_, _ = c.Repositories.Delete(context.WithoutCancel(ctx), r.owner, r.repo)
-		}
 		return nil, err
 	}
 	return map[string]any{"remoteUrl": repo.GetCloneURL(), "repoContentsUrl": repo.GetHTMLURL() + "/blob/" + in.DefaultBranch,
@@ -210,13 +203,6 @@ func (a GitHub) Undo(ctx context.Context, call *scaffolder.Call, output map[stri
 		return githubError(err, "delete "+r.owner+"/"+r.repo)
 	}
 	return nil
-}
-
-func (a GitHub) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
 }
 
 // Schema describes the input and output.

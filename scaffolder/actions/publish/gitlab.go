@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -105,20 +106,12 @@ func (a GitLab) Run(ctx context.Context, call *scaffolder.Call) (map[string]any,
 	if err != nil {
 		return nil, err
 	}
-	dir, err := sourceDir(call, in.SourcePath)
-	if err != nil {
-		return nil, err
+	to := destination{RemoteURL: project.HTTPURLToRepo, Username: cmp.Or(r.cred.Username, "oauth2"), Token: r.cred.Token}
+	if created {
+		to.Delete = func(ctx context.Context) { _, _ = c.Projects.DeleteProject(project.ID, nil, gitlab.WithContext(ctx)) }
 	}
-	user := r.cred.Username
-	if user == "" {
-		user = "oauth2"
-	}
-	res, err := commitAndPush(ctx, commitSpec{Dir: dir, Branch: in.DefaultBranch, Message: in.CommitMessage, Name: in.AuthorName,
-		Email: in.AuthorEmail, RemoteURL: project.HTTPURLToRepo, Username: user, Token: r.cred.Token, AuthorTimeNow: a.now})
+	res, err := pushWorkspace(ctx, call, in, to, a.Now)
 	if err != nil {
-		if created {
-			_, _ = c.Projects.DeleteProject(project.ID, nil, gitlab.WithContext(context.WithoutCancel(ctx)))
-		}
 		return nil, err
 	}
 	return map[string]any{"remoteUrl": project.HTTPURLToRepo, "repoContentsUrl": project.WebURL + "/-/blob/" + in.DefaultBranch,
@@ -188,13 +181,6 @@ func (a GitLab) Undo(ctx context.Context, call *scaffolder.Call, output map[stri
 		return gitlabError(err, "delete "+r.path())
 	}
 	return nil
-}
-
-func (a GitLab) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
 }
 
 // Schema describes the input and output.

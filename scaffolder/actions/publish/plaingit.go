@@ -58,16 +58,7 @@ func (a Git) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, er
 		return nil, paved.Invalid("invalid publish:git input", paved.Detail{Field: "input.remoteUrl",
 			Reason: fmt.Sprintf("no git integration for %s; add it under integrations.git in the configuration", u.Host)})
 	}
-	dir, err := sourceDir(call, in.SourcePath)
-	if err != nil {
-		return nil, err
-	}
-	now := a.Now
-	if now == nil {
-		now = time.Now
-	}
-	res, err := commitAndPush(ctx, commitSpec{Dir: dir, Branch: in.DefaultBranch, Message: in.CommitMessage, Name: in.AuthorName,
-		Email: in.AuthorEmail, RemoteURL: remote, Username: host.Username, Token: host.Token, AuthorTimeNow: now})
+	res, err := pushWorkspace(ctx, call, in, destination{RemoteURL: remote, Username: host.Username, Token: host.Token}, a.Now)
 	if err != nil {
 		return nil, err
 	}
