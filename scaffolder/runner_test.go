@@ -82,6 +82,9 @@ func (a create) Undo(_ context.Context, call *scaffolder.Call, output map[string
 	a.w.mu.Lock()
 	defer a.w.mu.Unlock()
 	name, _ := output["made"].(string)
+	if call.Input["name"] != name {
+		return errors.New("undo was given another input than the step's: " + asString(call.Input["name"]))
+	}
 	if call.Input["undoFails"] == true {
 		return errors.New("cannot delete " + name)
 	}
@@ -430,5 +433,38 @@ func TestSealer(t *testing.T) {
 	k2, err := scaffolder.LoadOrCreateKey(dir + "/k")
 	if err != nil || string(k1) != string(k2) {
 		t.Fatalf("the key changed between loads: %v", err)
+	}
+}
+
+// A task cancelled while no worker ran it (its worker died after some
+// steps) is undone by the worker that picks it up, with the inputs its
+// steps had.
+func TestRunnerUndoesTaskCancelledWhileItsWorkerWasDead(t *testing.T) {
+	ctx := context.Background()
+	f := newRunnerFixture(t, database.SQLite)
+	task := f.task(t, map[string]any{"name": "z"}, nil)
+	f.world.block["z-keep"] = make(chan struct{})
+	runCtx, kill := context.WithCancel(ctx)
+	go func() {
+		for name := range f.world.started {
+			if name == "z-keep" {
+				kill()
+				return
+			}
+		}
+	}()
+	if err := f.runner(t, "dead").Run(runCtx, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.RequestCancel(ctx, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.store.Now = func() time.Time { return time.Now().Add(2 * time.Second) }
+	if err := f.runner(t, "next").Run(ctx, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := f.get(t, task.ID)
+	if got.Status != scaffolder.TaskCancelled || !slices.Equal(f.world.deleted, []string{"z-repo"}) {
+		t.Fatalf("task %s (%s), deleted %v", got.Status, stepStates(got), f.world.deleted)
 	}
 }

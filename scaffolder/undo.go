@@ -24,6 +24,13 @@ func (x *Execution) Undo(ctx context.Context, results []StepResult) []UndoResult
 	for _, st := range x.Template.Steps {
 		byID[st.ID] = st
 	}
+	if x.scope == nil { // undone without having run here (cancelled before)
+		steps := map[string]any{}
+		for _, r := range results {
+			steps[r.ID] = map[string]any{"output": r.Output}
+		}
+		x.scope = map[string]any{"parameters": x.Values, "steps": steps, "secrets": stringMap(x.Secrets), "user": x.User}
+	}
 	var out []UndoResult
 	for i := len(results) - 1; i >= 0; i-- {
 		res := results[i]
