@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"github.com/paved-dev/paved/internal/database"
 	"github.com/paved-dev/paved/internal/testsupport"
 	"github.com/paved-dev/paved/scaffolder"
@@ -467,4 +470,44 @@ func TestRunnerUndoesTaskCancelledWhileItsWorkerWasDead(t *testing.T) {
 	if got.Status != scaffolder.TaskCancelled || !slices.Equal(f.world.deleted, []string{"z-repo"}) {
 		t.Fatalf("task %s (%s), deleted %v", got.Status, stepStates(got), f.world.deleted)
 	}
+}
+
+type recordingQueue struct{ ids []string }
+
+func (q *recordingQueue) Insert(_ context.Context, args river.JobArgs, _ *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	q.ids = append(q.ids, args.(scaffolder.TaskArgs).TaskID)
+	return &rivertype.JobInsertResult{}, nil
+}
+
+// Recovery enqueues the tasks of dead workers and open tasks whose job
+// was lost, and leaves live and fresh ones alone.
+func TestRecovererEnqueuesStaleTasks(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		ctx := context.Background()
+		f := newRunnerFixture(t, dialect)
+		start := time.Now()
+		f.store.Now = func() time.Time { return start }
+		dead, live, lost := f.task(t, map[string]any{"name": "a"}, nil), f.task(t, map[string]any{"name": "b"}, nil), f.task(t, map[string]any{"name": "c"}, nil)
+		for id, worker := range map[string]string{dead.ID: "dead", live.ID: "live"} {
+			if _, ok, err := f.store.Claim(ctx, id, worker, start); err != nil || !ok {
+				t.Fatal(err)
+			}
+		}
+		f.store.Now = func() time.Time { return start.Add(time.Minute) }
+		if err := f.store.Heartbeat(ctx, live.ID, "live"); err != nil {
+			t.Fatal(err)
+		}
+		fresh := f.task(t, map[string]any{"name": "d"}, nil)
+		q := &recordingQueue{}
+		r := &scaffolder.Recoverer{Store: f.store, Queue: q, StaleAfter: 30 * time.Second, Log: slog.New(slog.DiscardHandler)}
+		if err := r.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(q.ids)
+		want := []string{dead.ID, lost.ID}
+		slices.Sort(want)
+		if !slices.Equal(q.ids, want) || slices.Contains(q.ids, fresh.ID) {
+			t.Fatalf("enqueued %v, want the dead worker's and the lost one %v", q.ids, want)
+		}
+	})
 }

@@ -3,11 +3,11 @@ package scaffolder
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
-
-	"github.com/paved-dev/paved/internal/jobs"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // TaskArgs is the durable job that runs one task. Two jobs for one task
@@ -43,34 +43,53 @@ func (w *TaskWorker) Work(ctx context.Context, job *river.Job[TaskArgs]) error {
 // short for a template that creates a repository and environments).
 func (w *TaskWorker) Timeout(*river.Job[TaskArgs]) time.Duration { return w.MaxDuration }
 
-// RecoverArgs is the periodic job that finds tasks whose worker died (a
-// stale heartbeat) or whose job was lost, and enqueues them again. River
-// runs periodic jobs on its elected leader only.
-type RecoverArgs struct{}
-
-// Kind names the job kind.
-func (RecoverArgs) Kind() string { return "scaffolder.recover_tasks" }
-
-// RecoverWorker works RecoverArgs jobs.
-type RecoverWorker struct {
-	river.WorkerDefaults[RecoverArgs]
-	Store      *TaskStore
-	StaleAfter time.Duration
+// Enqueuer inserts jobs; jobs.Queue satisfies it.
+type Enqueuer interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
-// recoverBatch bounds the tasks enqueued per recovery run.
+// Recoverer finds tasks whose worker died (a stale heartbeat) or whose
+// job was lost, and enqueues them again. Every replica runs one (a
+// periodic job would wait for River's leader, whose lease outlives a
+// killed leader by many seconds); two replicas enqueuing one task are
+// harmless, as only one claims it.
+type Recoverer struct {
+	Store      *TaskStore
+	Queue      Enqueuer
+	StaleAfter time.Duration
+	Log        *slog.Logger
+}
+
+// recoverBatch bounds the tasks enqueued per pass.
 const recoverBatch = 100
 
-// Work enqueues a run of every stale task.
-func (w *RecoverWorker) Work(ctx context.Context, _ *river.Job[RecoverArgs]) error {
-	ids, err := w.Store.Stale(ctx, w.Store.Now().Add(-w.StaleAfter), recoverBatch)
+// Run recovers at once and then every half StaleAfter until ctx ends.
+func (r *Recoverer) Run(ctx context.Context) {
+	tick := time.NewTicker(r.StaleAfter / 2)
+	defer tick.Stop()
+	for {
+		if err := r.Pass(ctx); err != nil && ctx.Err() == nil {
+			r.Log.WarnContext(ctx, "scaffolder task recovery failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Pass enqueues a run of every stale task.
+func (r *Recoverer) Pass(ctx context.Context) error {
+	ids, err := r.Store.Stale(ctx, r.Store.Now().Add(-r.StaleAfter), recoverBatch)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if _, err := jobs.InsertFromWork(ctx, TaskArgs{TaskID: id}, nil); err != nil {
+		if _, err := r.Queue.Insert(ctx, TaskArgs{TaskID: id}, nil); err != nil {
 			return fmt.Errorf("enqueue task %s: %w", id, err)
 		}
+		r.Log.InfoContext(ctx, "scaffolder task recovered", "task", id)
 	}
 	return nil
 }

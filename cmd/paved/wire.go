@@ -47,6 +47,8 @@ type services struct {
 	queue  *jobs.Queue
 	cfg    config.Config
 	loops  sync.WaitGroup
+	// recoverer re-enqueues scaffolder tasks whose worker died.
+	recoverer *scaffolder.Recoverer
 }
 
 // newServices builds everything serve runs: the catalog, the policy
@@ -75,8 +77,6 @@ func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*service
 	}
 	workers, periodic := catalogJobs(cat)
 	river.AddWorker(workers, &scaffolder.TaskWorker{Runner: runner, MaxDuration: cfg.Scaffolder.MaxTaskDuration})
-	river.AddWorker(workers, &scaffolder.RecoverWorker{Store: sc.Tasks, StaleAfter: cfg.Scaffolder.StaleAfter})
-	periodic = append(periodic, every(cfg.Scaffolder.StaleAfter/2, scaffolder.RecoverArgs{}))
 	if live := pol.Manager.Live; live != nil {
 		auditor := &policies.Auditor{Store: pol.Manager.Store, Engine: pol.Manager.Engine, Objects: live, Log: log.With("component", "audit")}
 		river.AddWorker(workers, &policies.AuditWorker{Auditor: auditor})
@@ -89,7 +89,9 @@ func newServices(db *database.DB, cfg config.Config, log *slog.Logger) (*service
 	}
 	cat.Queue = queue
 	sc.Queue = queue
-	return &services{portal: portal.Services{Catalog: cat, Policies: pol, Provisioning: prov, Scaffolder: sc}, queue: queue, cfg: cfg}, nil
+	recoverer := &scaffolder.Recoverer{Store: sc.Tasks, Queue: queue, StaleAfter: cfg.Scaffolder.StaleAfter, Log: log.With("component", "scaffolder")}
+	return &services{portal: portal.Services{Catalog: cat, Policies: pol, Provisioning: prov, Scaffolder: sc}, queue: queue, cfg: cfg,
+		recoverer: recoverer}, nil
 }
 
 // newScaffolder builds the scaffolder's template engine, its registry of
@@ -333,7 +335,8 @@ func (s *services) start(ctx context.Context) error {
 	if err := s.queue.Start(ctx); err != nil {
 		return err
 	}
-	s.loops.Add(2)
+	s.loops.Add(3)
+	go func() { defer s.loops.Done(); s.recoverer.Run(ctx) }()
 	go func() { defer s.loops.Done(); pol.Manager.Run(ctx, s.cfg.Policies.SyncInterval) }()
 	go func() { defer s.loops.Done(); pol.Decisions.Run(ctx) }()
 	if r := s.portal.Provisioning.Reconciler; r != nil {
