@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "policy":
 		return policyCmd(ctx, rest, stdout, stderr)
 	case "template":
-		return templateCmd(ctx, rest, stdout, stderr)
+		return templateCmd(ctx, rest, getenv, stdout, stderr)
 	case "admission":
 		return admissionCmd(rest, getenv, stdout, stderr)
 	case "dev":

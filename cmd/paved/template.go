@@ -18,6 +18,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/paved-dev/paved"
+	"github.com/paved-dev/paved/catalog"
+	"github.com/paved-dev/paved/internal/config"
 	"github.com/paved-dev/paved/scaffolder"
 	catalogactions "github.com/paved-dev/paved/scaffolder/actions/catalog"
 	"github.com/paved-dev/paved/scaffolder/actions/debug"
@@ -29,23 +31,25 @@ import (
 const templateUsage = `Usage: paved template <command>
 
 Commands:
-  render --values FILE --out DIR TEMPLATE_DIR
+  render --values FILE --out DIR TEMPLATE_DIR|TEMPLATE_REF
                         run the template in TEMPLATE_DIR (its template.yaml
-                        and the files it fetches) as a dry run, writing the
-                        files to DIR (new or empty); warnings go to stderr
+                        and the files it fetches), or the catalog's
+                        template:NAMESPACE/NAME (with --config, --data-dir,
+                        --database-url as for serve), as a dry run, writing
+                        the files to DIR (new or empty); warnings go to stderr
   test [--update] TEMPLATE_DIR
                         render every TEMPLATE_DIR/tests/NAME.values.yaml and
                         compare the files with TEMPLATE_DIR/tests/NAME/;
                         --update rewrites those folders; exit 1 on a difference`
 
-func templateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func templateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, templateUsage)
 		return usageError{errors.New("paved template: no command given")}
 	}
 	switch args[0] {
 	case "render":
-		return templateRender(ctx, args[1:], stdout, stderr)
+		return templateRender(ctx, args[1:], getenv, stdout, stderr)
 	case "test":
 		return templateTest(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -56,10 +60,15 @@ func templateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return usageError{fmt.Errorf("paved template: unknown command %q", args[0])}
 }
 
-func templateRender(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func templateRender(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("paved template render", flag.ContinueOnError)
 	valuesFile := fset.String("values", "", "YAML or JSON file of the template's parameter values")
 	out := fset.String("out", "", "directory to write the files to (new or empty)")
+	// A template of the catalog is read from the database serve uses.
+	cfgFlags := map[string]*string{}
+	for _, name := range []string{"config", "data-dir", "database-url"} {
+		cfgFlags[name] = fset.String(name, "", "with a TEMPLATE_REF: as for paved serve")
+	}
 	if err := parseFlagSet(fset, args); err != nil {
 		return helpOr(err, stdout)
 	}
@@ -76,7 +85,12 @@ func templateRender(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	res, err := renderTemplateDir(ctx, fset.Arg(0), values, *out)
+	src, closeSrc, err := templateSourceOf(ctx, fset.Arg(0), cfgFlags, getenv)
+	if err != nil {
+		return err
+	}
+	defer closeSrc()
+	res, err := renderTemplate(ctx, src, values, *out)
 	printWarnings(stderr, res.warnings)
 	if err != nil {
 		return err
@@ -91,18 +105,66 @@ type rendered struct {
 	output   map[string]any
 }
 
-// renderTemplateDir runs the template of dir as a dry run into out.
-func renderTemplateDir(ctx context.Context, dir string, values map[string]any, out string) (rendered, error) {
-	var res rendered
+// templateSource is a template entity and how its steps open the files
+// beside it.
+type templateSource struct {
+	entity map[string]any
+	files  func(ctx context.Context, url string) (fs.FS, error)
+}
+
+// dirTemplate reads the template of a directory.
+func dirTemplate(dir string) (templateSource, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "template.yaml"))
 	if err != nil {
-		return res, paved.Invalid("cannot read the template", paved.Detail{Field: dir, Reason: "no template.yaml"})
+		return templateSource{}, paved.Invalid("cannot read the template", paved.Detail{Field: dir, Reason: "no template.yaml"})
 	}
 	var entity map[string]any
 	if err := yaml.Unmarshal(data, &entity); err != nil {
-		return res, paved.Invalid("cannot read the template", paved.Detail{Field: filepath.Join(dir, "template.yaml"), Reason: err.Error()})
+		return templateSource{}, paved.Invalid("cannot read the template", paved.Detail{Field: filepath.Join(dir, "template.yaml"), Reason: err.Error()})
 	}
-	tpl, err := scaffolder.ParseTemplate(entity)
+	return templateSource{entity: entity, files: dirFiles(dir)}, nil
+}
+
+// templateSourceOf is arg's template: a directory, or else a reference
+// to a Template of the catalog, read from the configured database, its
+// files beside the file it was registered from, under the reading rules.
+func templateSourceOf(ctx context.Context, arg string, cfgFlags map[string]*string, getenv func(string) string) (templateSource, func(), error) {
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		src, err := dirTemplate(arg)
+		return src, func() {}, err
+	}
+	ref, err := catalog.ParseRef(arg, "template", "default")
+	if err != nil || !strings.EqualFold(ref.Kind, "template") {
+		return templateSource{}, nil, usageError{fmt.Errorf("paved template render: %q is neither a template directory nor a template reference", arg)}
+	}
+	var cfgArgs []string
+	for name, v := range cfgFlags {
+		if *v != "" {
+			cfgArgs = append(cfgArgs, "--"+name, *v)
+		}
+	}
+	cfg, err := config.LoadNoArgs("template render", cfgArgs, getenv)
+	if err != nil {
+		return templateSource{}, nil, err
+	}
+	db, _, err := openMigrated(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return templateSource{}, nil, err
+	}
+	entity, err := catalog.NewStore(db).EntityByRef(ctx, ref)
+	if err != nil {
+		db.Close()
+		return templateSource{}, nil, err
+	}
+	policy := catalog.NewPolicy(cfg.Catalog)
+	files := func(ctx context.Context, url string) (fs.FS, error) { return policy.TemplateFiles(ctx, entity, url) }
+	return templateSource{entity: entity, files: files}, func() { db.Close() }, nil
+}
+
+// renderTemplate runs the template as a dry run into out.
+func renderTemplate(ctx context.Context, src templateSource, values map[string]any, out string) (rendered, error) {
+	var res rendered
+	tpl, err := scaffolder.ParseTemplate(src.entity)
 	if err != nil {
 		return res, err
 	}
@@ -123,7 +185,7 @@ func renderTemplateDir(ctx context.Context, dir string, values map[string]any, o
 	}
 	var log bytes.Buffer
 	handler := slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: dropTime})
-	x := &scaffolder.Execution{Template: tpl, Values: values, Workspace: ws, Files: dirFiles(dir), DryRun: true,
+	x := &scaffolder.Execution{Template: tpl, Values: values, Workspace: ws, Files: src.files, DryRun: true,
 		Log: slog.New(handler), Render: engine, Actions: actions}
 	_, res.output, err = x.Run(ctx)
 	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
@@ -227,7 +289,11 @@ func testCase(ctx context.Context, dir, name, valuesFile string, update bool, st
 		return nil, err
 	}
 	defer os.RemoveAll(got)
-	res, err := renderTemplateDir(ctx, dir, values, got)
+	src, err := dirTemplate(dir)
+	if err != nil {
+		return nil, err
+	}
+	res, err := renderTemplate(ctx, src, values, got)
 	printWarnings(stderr, res.warnings)
 	if err != nil {
 		return nil, err

@@ -53,3 +53,25 @@ func TestTemplateTest(t *testing.T) {
 		t.Fatalf("after a change: %q, %v", out, err)
 	}
 }
+
+// A template of the catalog renders by its reference, with the files
+// beside the file it was registered from.
+func TestTemplateRenderByRef(t *testing.T) {
+	dir := copyTemplate(t, "basics")
+	data := t.TempDir()
+	config := writeFile(t, t.TempDir(), "paved.yaml", "catalog:\n  reading:\n    allow: [{dir: "+dir+"}]\n")
+	if out, err := runPaved(t, nil, "catalog", "import", "--config", config, "--data-dir", data, filepath.Join(dir, "template.yaml")); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	values := writeFile(t, t.TempDir(), "values.yaml", "name: orders\n")
+	out := filepath.Join(t.TempDir(), "out")
+	if msg, err := runPaved(t, nil, "template", "render", "--config", config, "--data-dir", data, "--values", values, "--out", out, "template:default/basics"); err != nil {
+		t.Fatalf("render by ref: %v\n%s", err, msg)
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "orders", "main.go")); err != nil || !strings.Contains(string(data), "orders listens on 8080") {
+		t.Fatalf("orders/main.go = %q, %v", data, err)
+	}
+	if _, err := runPaved(t, nil, "template", "render", "--data-dir", data, "--out", t.TempDir(), "template:default/nope"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("unknown template: %v", err)
+	}
+}
