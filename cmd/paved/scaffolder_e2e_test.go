@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/paved-dev/paved/internal/database"
 	"github.com/paved-dev/paved/internal/testsupport"
 )
 
@@ -160,6 +161,10 @@ spec:
 // fails before anything is created, and a push the host refuses fails
 // with the host's answer after undoing the repository created before.
 func TestTaskResumesAfterServeIsKilled(t *testing.T) {
+	testsupport.ForEachDialect(t, testTaskResumes)
+}
+
+func testTaskResumes(t *testing.T, dialect database.Dialect) {
 	gitea := testsupport.StartGitea(t)
 	cp := testsupport.Kubernetes(t)
 	gu, _ := url.Parse(gitea.URL)
@@ -190,7 +195,8 @@ integrations:
   gitea: [{host: "%s", username: %s, token: %s, baseUrl: %s}]
   git: [{host: "%s", username: %s, password: wrong-password}]
 `, filepath.Join(dir, "templates"), gu.Host, mu.Host, gu.Host, gitea.User, gitea.Token, gitea.URL, mu.Host, mirror.User))
-	args := []string{"--config", config, "--data-dir", filepath.Join(dir, "data"), "--kubeconfig", cp.WriteKubeconfig(t),
+	args := []string{"--config", config, "--data-dir", filepath.Join(dir, "data"), "--database-url", testsupport.DatabaseURL(t, dialect),
+		"--kubeconfig", cp.WriteKubeconfig(t),
 		"--namespace", "paved-system", "--scaffolder-heartbeat-interval", "300ms", "--scaffolder-task-stale-after", "2s"}
 
 	first := startProcess(t, args...)
