@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -60,6 +61,8 @@ func (f Fetchers) Fetch(ctx context.Context, target string) ([]byte, error) {
 		return f.Git.Fetch(ctx, target)
 	case strings.HasPrefix(target, "http://"), strings.HasPrefix(target, "https://"):
 		return f.fetchHTTP(ctx, target)
+	case strings.HasPrefix(target, BuiltinScheme+":"):
+		return readBuiltin(policyFrom(ctx).builtin, target)
 	case strings.HasPrefix(target, "file://"):
 		u, err := url.Parse(target)
 		if err != nil {
@@ -68,6 +71,36 @@ func (f Fetchers) Fetch(ctx context.Context, target string) ([]byte, error) {
 		return readLimited(u.Path)
 	}
 	return readLimited(target)
+}
+
+// BuiltinScheme is the URL scheme of the files Paved ships:
+// embedded:///go-service/template.yaml.
+const BuiltinScheme = "embedded"
+
+// builtinPath is the path inside the built-in files of an embedded URL.
+func builtinPath(target string) (string, error) {
+	u, err := url.Parse(target)
+	p := strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(u.Path, "/")), "/")
+	if err != nil || u.Scheme != BuiltinScheme || u.Host != "" || !fs.ValidPath(p) {
+		return "", fmt.Errorf("%s is not an %s:///PATH URL", target, BuiltinScheme)
+	}
+	return p, nil
+}
+
+func readBuiltin(files fs.FS, target string) ([]byte, error) {
+	p, err := builtinPath(target)
+	if err != nil {
+		return nil, err
+	}
+	if files == nil {
+		return nil, fmt.Errorf("%s: this build has no built-in files", target)
+	}
+	fh, err := files.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return limitRead(fh, target)
 }
 
 func readLimited(p string) ([]byte, error) {

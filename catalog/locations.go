@@ -50,8 +50,11 @@ func ValidateLocation(typ, target string) error {
 		}
 	case LocationURL:
 		u, err := url.Parse(target)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "file") || (u.Scheme != "file" && u.Host == "") {
+		builtin := err == nil && u.Scheme == BuiltinScheme
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "file" && !builtin) || (u.Scheme != "file" && !builtin && u.Host == "") {
 			details = append(details, paved.Detail{Field: "target", Reason: "must be an http(s):// or file:// URL"})
+		} else if _, err := builtinPath(target); builtin && err != nil {
+			details = append(details, paved.Detail{Field: "target", Reason: err.Error()})
 		}
 	default:
 		details = append(details, paved.Detail{Field: "type", Reason: fmt.Sprintf("%q is not one of file, url", typ)})

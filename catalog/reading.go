@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"io/fs"
 	"errors"
 	"fmt"
 	"net"
@@ -97,6 +98,17 @@ type Policy struct {
 	nets  []netip.Prefix
 	rules []KindRule
 	creds map[string]credential
+	// builtin are the files Paved itself ships (the golden-path
+	// templates), read as embedded:/// URLs; nil has none.
+	builtin fs.FS
+}
+
+// WithBuiltin returns the policy with files Paved ships, readable as
+// embedded:///PATH (always allowed: they are part of the binary).
+func (p *Policy) WithBuiltin(files fs.FS) *Policy {
+	c := *p
+	c.builtin = files
+	return &c
 }
 
 // NewPolicy compiles validated options. Without kind rules, the built-in
@@ -166,6 +178,8 @@ func (p *Policy) CheckTarget(target string) error {
 		return p.checkFile(u.Path)
 	case "http", "https":
 		return p.checkURL(u)
+	case BuiltinScheme:
+		return nil
 	}
 	return paved.Errorf(paved.CodeForbidden, "reading %s:// URLs is not supported: %w", u.Scheme, errNotAllowed)
 }

@@ -42,6 +42,9 @@ func (p *Policy) TemplateFiles(ctx context.Context, entity map[string]any, ref s
 		}
 		return gitDir(withPolicy(ctx, p), repo, dir)
 	}
+	if strings.HasPrefix(target, BuiltinScheme+":") {
+		return p.builtinDir(target)
+	}
 	if strings.Contains(target, "://") && !strings.HasPrefix(target, "file://") {
 		return nil, paved.Errorf(paved.CodeUnprocessable, "%s: templates read from a plain URL cannot read directories; register the template from a git repository (<repo>.git/path) or a file", redactURL(target))
 	}
@@ -121,4 +124,19 @@ func gitMode(m filemode.FileMode) fs.FileMode {
 		return fs.ModeSymlink | 0o777
 	}
 	return 0o644
+}
+
+// builtinDir is a directory of the files Paved ships.
+func (p *Policy) builtinDir(target string) (fs.FS, error) {
+	dir, err := builtinPath(target)
+	if err != nil {
+		return nil, paved.Errorf(paved.CodeUnprocessable, "%v", err)
+	}
+	if p.builtin == nil {
+		return nil, paved.Errorf(paved.CodeUnprocessable, "%s: this build has no built-in files", target)
+	}
+	if st, err := fs.Stat(p.builtin, dir); err != nil || !st.IsDir() {
+		return nil, paved.Errorf(paved.CodeUnprocessable, "%s: no such built-in directory", target)
+	}
+	return fs.Sub(p.builtin, dir)
 }

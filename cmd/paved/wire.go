@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/catalog"
 	"github.com/paved-dev/paved/internal/config"
 	"github.com/paved-dev/paved/internal/database"
@@ -31,6 +33,7 @@ import (
 	"github.com/paved-dev/paved/scaffolder/actions/publish"
 	"github.com/paved-dev/paved/scaffolder/provision"
 	"github.com/paved-dev/paved/scaffolder/render"
+	"github.com/paved-dev/paved/templates"
 )
 
 // taskPoll is how often idle task workers look for a new task: SQLite
@@ -118,7 +121,7 @@ func newScaffolder(db *database.DB, cfg config.Config, parts scaffolderParts, id
 		in.Check = templateCheck(registry)
 	}
 	tasks := scaffolder.NewTaskStore(db, sealer)
-	policy := catalog.NewPolicy(cfg.Catalog)
+	policy := catalog.NewPolicy(cfg.Catalog).WithBuiltin(templates.FS)
 	runner := &scaffolder.Runner{Store: tasks, Actions: registry, Render: engine, Files: policy.TemplateFiles, Network: policy.Context,
 		WorkDir: filepath.Join(cfg.DataDir, "tasks"), Worker: identity, Heartbeat: cfg.Scaffolder.Heartbeat,
 		StaleAfter: cfg.Scaffolder.StaleAfter, Log: log.With("component", "scaffolder")}
@@ -186,7 +189,7 @@ func newCatalog(db *database.DB, opts catalog.Options, log *slog.Logger) portal.
 	ingester := &catalog.Ingester{
 		Store:    store,
 		Fetch:    catalog.Fetchers{Git: catalog.NewGitFetcher()},
-		Policy:   catalog.NewPolicy(opts),
+		Policy:   catalog.NewPolicy(opts).WithBuiltin(templates.FS),
 		Apply:    catalog.ApplyOptions{DeleteOrphans: opts.DeleteOrphans},
 		Interval: opts.RefreshInterval,
 		Log:      log.With("component", "catalog"),
@@ -302,6 +305,36 @@ func jsonPointer(field string) string {
 	return "/" + strings.ReplaceAll(field, ".", "/")
 }
 
+// registerBuiltinTemplates makes the catalog hold a location for each
+// built-in template (embedded:///DIR/template.yaml; new ones are due for
+// a refresh at once) and removes the locations of built-in templates this
+// binary no longer ships, so an upgrade replaces them.
+func registerBuiltinTemplates(ctx context.Context, store *catalog.Store, dirs []string) error {
+	want := map[string]bool{}
+	for _, dir := range dirs {
+		target := catalog.BuiltinScheme + ":///" + dir + "/template.yaml"
+		want[target] = true
+		if _, err := store.LocationByTarget(ctx, catalog.LocationURL, target); err == nil {
+			continue
+		}
+		if _, err := store.CreateLocation(ctx, catalog.LocationURL, target); err != nil && paved.ErrorCode(err) != paved.CodeConflict {
+			return fmt.Errorf("register built-in template %s: %w", dir, err)
+		}
+	}
+	locs, err := store.Locations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, loc := range locs {
+		if loc.Type == catalog.LocationURL && strings.HasPrefix(loc.Target, catalog.BuiltinScheme+":") && !want[loc.Target] {
+			if err := store.DeleteLocation(ctx, loc.ID, catalog.ApplyOptions{DeleteOrphans: true}); err != nil {
+				return fmt.Errorf("remove the old built-in template %s: %w", loc.Target, err)
+			}
+		}
+	}
+	return nil
+}
+
 // apiBaseURL is the configured REST API root of host, if any.
 func apiBaseURL(list []catalog.Integration, host string) string {
 	for _, it := range list {
@@ -326,10 +359,14 @@ func replicaIdentity() string {
 }
 
 // start loads the active policies (installing the default library on a
-// new database), then starts the job queue and the policy loops.
+// new database), registers the built-in templates, then starts the job
+// queue and the loops.
 func (s *services) start(ctx context.Context) error {
 	pol := s.portal.Policies
 	if err := pol.Manager.Bootstrap(ctx); err != nil {
+		return err
+	}
+	if err := registerBuiltinTemplates(ctx, s.portal.Catalog.Store, templates.Dirs()); err != nil {
 		return err
 	}
 	if err := s.queue.Start(ctx); err != nil {

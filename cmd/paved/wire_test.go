@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -114,6 +116,57 @@ func TestCatalogChecksTemplates(t *testing.T) {
 		status, _ := json.Marshal(stored["status"])
 		if !strings.Contains(string(status), `no scaffolder action \"debug:nothing\"`) || !strings.Contains(string(status), `"level":"error"`) {
 			t.Fatalf("status = %s", status)
+		}
+	})
+}
+
+// Built-in templates are registered at start as embedded:/// locations,
+// read from the binary (with the files beside them), once however often
+// serve starts; one this binary no longer ships is removed.
+func TestBuiltinTemplates(t *testing.T) {
+	testsupport.ForEachDialect(t, func(t *testing.T, dialect database.Dialect) {
+		ctx := context.Background()
+		builtin := fstest.MapFS{
+			"hello/template.yaml":      {Data: []byte("apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: hello}\nspec:\n  type: service\n  steps: [{id: f, action: fetch:template, input: {url: ./skeleton}}]\n")},
+			"hello/skeleton/README.md": {Data: []byte("# ${{ values.name }}\n")},
+		}
+		store := catalog.NewStore(testsupport.OpenDB(t, dialect))
+		policy := catalog.NewPolicy(catalog.Options{}).WithBuiltin(builtin) // nothing else may be read
+		in := &catalog.Ingester{Store: store, Fetch: catalog.Fetchers{}, Policy: policy, Log: testsupport.DiscardLogger()}
+		for range 2 {
+			if err := registerBuiltinTemplates(ctx, store, []string{"hello"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		locs, _ := store.Locations(ctx)
+		if len(locs) != 1 || locs[0].Target != "embedded:///hello/template.yaml" {
+			t.Fatalf("locations = %v", locs)
+		}
+		if res, err := in.Refresh(ctx, locs[0], true); err != nil || len(res.Problems) != 0 {
+			t.Fatalf("refresh = %+v, %v", res, err)
+		}
+		entity, err := store.EntityByRef(ctx, catalog.MustParseRef("template:default/hello"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := policy.TemplateFiles(ctx, entity, "./skeleton")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err := fs.ReadFile(files, "README.md"); err != nil || !strings.HasPrefix(string(data), "# ") {
+			t.Fatalf("README.md beside the built-in template = %q, %v", data, err)
+		}
+		if _, err := policy.TemplateFiles(ctx, entity, "../../../etc"); err == nil {
+			t.Fatal("a built-in template read outside the built-in files")
+		}
+		if err := registerBuiltinTemplates(ctx, store, nil); err != nil {
+			t.Fatal(err)
+		}
+		if locs, _ := store.Locations(ctx); len(locs) != 0 {
+			t.Fatalf("the location of a template no longer shipped is kept: %v", locs)
+		}
+		if _, err := store.EntityByRef(ctx, catalog.MustParseRef("template:default/hello")); paved.ErrorCode(err) != paved.CodeNotFound {
+			t.Fatalf("the template no longer shipped is still in the catalog: %v", err)
 		}
 	})
 }
