@@ -1,9 +1,9 @@
 package catalog
 
 import (
-	"io/fs"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"net/url"
