@@ -139,7 +139,7 @@ type scaffolderParts struct {
 // fetch actions, catalog:write and catalog:register, debug:log and
 // debug:wait, publish:gitea and publish:git over the configured
 // integrations, paved:policy:check on the active policies, and the
-// Kubernetes actions when provisioning is on.
+// Kubernetes actions.
 func newActions(cfg config.Config, parts scaffolderParts) (*render.Engine, *scaffolder.Registry, error) {
 	in := cfg.Catalog.Integrations
 	types := map[string]string{"github.com": "github"}
@@ -172,7 +172,9 @@ func newActions(cfg config.Config, parts scaffolderParts) (*render.Engine, *scaf
 	if parts.pol.Manager != nil {
 		actions = append(actions, policyactions.Check{Engine: parts.pol.Manager.Engine})
 	}
-	if p := parts.prov.Provisioner; p != nil && p.Enabled() {
+	// Registered with or without a cluster, so templates that provision
+	// are accepted everywhere; without one their steps fail saying so.
+	if p := parts.prov.Provisioner; p != nil {
 		actions = append(actions, kubeactions.Actions(p)...)
 	}
 	registry, err := scaffolder.NewRegistry(actions...)

@@ -146,3 +146,20 @@ func TestActions(t *testing.T) {
 func call(input map[string]any) *scaffolder.Call {
 	return &scaffolder.Call{Input: input, Log: slog.New(slog.DiscardHandler)}
 }
+
+// Without a cluster the actions exist (templates that provision are
+// accepted) and their steps fail saying why.
+func TestActionsWithoutCluster(t *testing.T) {
+	s := provision.DefaultSettings()
+	s.ApplyDefaults()
+	p := provision.New(s, nil, provision.NewStore(testsupport.OpenDB(t, database.SQLite)), testsupport.DiscardLogger())
+	for _, a := range kube.Actions(p) {
+		for _, dry := range []bool{false, true} {
+			c := call(map[string]any{"team": "t", "service": "s", "environments": []any{"dev"}})
+			c.DryRun = dry
+			if _, err := a.Run(context.Background(), c); paved.ErrorCode(err) != paved.CodeUnavailable || !strings.Contains(err.Error(), "provisioning is off") {
+				t.Errorf("%s (dry run %v) without a cluster: %v", a.ID(), dry, err)
+			}
+		}
+	}
+}
