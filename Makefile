@@ -15,7 +15,7 @@ export CGO_ENABLED ?= 0
 PAVED_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export PAVED_TEST_POSTGRES_DSN
 
-.PHONY: run build test bench lint fuzz envtest opa gitea generate
+.PHONY: run build test bench lint fuzz envtest opa gitea crds generate
 
 run: build
 	./bin/paved serve
@@ -25,7 +25,7 @@ build:
 
 # Prints each test with its result, so the PostgreSQL and Kubernetes tests
 # are visibly run (or visibly skipped, with the reason).
-test: lint envtest opa gitea
+test: lint envtest opa gitea crds
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh --print)" $(GO) tool gotestsum --format testname -- -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz
 
@@ -68,6 +68,12 @@ opa:
 # ~/.cache/paved/tools.
 gitea:
 	@hack/gitea.sh >/dev/null
+
+# The real upstream CRDs (Argo CD, Flux, Tekton, Istio, Prometheus
+# Operator, SMI) from pinned releases of their Go modules, with their
+# licences, into ~/.cache/paved/crds.
+crds:
+	@hack/crds.sh >/dev/null
 
 generate:
 	$(GO) generate ./...

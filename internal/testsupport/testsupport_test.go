@@ -18,6 +18,8 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/paved-dev/paved/internal/testsupport"
@@ -150,5 +152,36 @@ func TestStartGitea(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&user); err != nil || user.Login != g.User || !user.IsAdmin {
 		t.Fatalf("GET /user = %d %+v %v", resp.StatusCode, user, err)
+	}
+}
+
+// The real upstream CRDs install into the test harness's kube-apiserver
+// and are served (envtest waits until every one is established). SMI's
+// are left out: the archived project publishes apiextensions.k8s.io/v1beta1
+// CRDs without schemas, which no API server since 1.22 accepts as shipped.
+func TestUpstreamCRDsInstall(t *testing.T) {
+	dir := testsupport.UpstreamCRDs(t)
+	cp := testsupport.Kubernetes(t)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != "smi" {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(paths) < 6 {
+		t.Fatalf("%d projects in %s", len(paths), dir)
+	}
+	cp.InstallCRDs(t, paths...)
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	client := dynamic.NewForConfigOrDie(cp.Config)
+	for _, name := range []string{"applications.argoproj.io", "gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io",
+		"pipelineruns.tekton.dev", "virtualservices.networking.istio.io", "servicemonitors.monitoring.coreos.com"} {
+		if _, err := client.Resource(crds).Get(context.Background(), name, metav1.GetOptions{}); err != nil {
+			t.Errorf("CRD %s: %v", name, err)
+		}
 	}
 }
