@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,7 +200,7 @@ func (s *Server) listTasks(c echo.Context) error {
 	q := c.QueryParams()
 	f := scaffolder.TaskFilter{CreatedBy: q.Get("createdBy"), Status: q["status"]}
 	for _, st := range f.Status {
-		if !contains(taskStates, st) {
+		if !slices.Contains(taskStates, st) {
 			return paved.Invalid("invalid task query", paved.Detail{Field: "status", Reason: fmt.Sprintf("%q is not one of %s", st, strings.Join(taskStates, ", "))})
 		}
 	}
@@ -225,15 +226,6 @@ func (s *Server) listTasks(c echo.Context) error {
 		out.Tasks = append(out.Tasks, taskView(t))
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // getTask answers GET /v2/tasks/:taskId.

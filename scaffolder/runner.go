@@ -79,7 +79,7 @@ func (r *Runner) Run(ctx context.Context, id string) error {
 	}
 	defer cleanup()
 	x := &Execution{Template: tpl, Values: task.Spec.Values, Secrets: secrets, User: task.Spec.User, Workspace: ws,
-		Log: log, Render: r.Render, Actions: r.Actions, Completed: r.completed(task, ev)}
+		Log: log, Render: r.Render, Actions: r.Actions, Completed: r.completed(task, tpl, ev)}
 	if r.Files != nil {
 		x.Files = func(ctx context.Context, url string) (fs.FS, error) { return r.Files(ctx, task.Spec.Template, url) }
 	}
@@ -166,15 +166,12 @@ func (r *Runner) workspace(id string) (*os.Root, func(), error) {
 
 // completed are the outputs of the steps an earlier run completed whose
 // effects outlive the workspace; replayable ones run again to rebuild it.
-func (r *Runner) completed(task *Task, ev *taskEvents) map[string]map[string]any {
+func (r *Runner) completed(task *Task, tpl *Template, ev *taskEvents) map[string]map[string]any {
 	out := map[string]map[string]any{}
 	var last string
-	tpl, _ := ParseTemplate(task.Spec.Template)
 	actions := map[string]string{}
-	if tpl != nil {
-		for _, st := range tpl.Steps {
-			actions[st.ID] = st.Action
-		}
+	for _, st := range tpl.Steps {
+		actions[st.ID] = st.Action
 	}
 	for _, st := range task.Steps {
 		if st.Status != StepCompleted {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/scaffolder"
+	"github.com/paved-dev/paved/scaffolder/render"
 )
 
 // commitSpec is what goes into the initial commit.
@@ -161,4 +162,33 @@ func pushWorkspace(ctx context.Context, call *scaffolder.Call, in publishInput, 
 		to.Delete(context.WithoutCancel(ctx))
 	}
 	return res, err
+}
+
+// hostedRepo reads a publish action's repoUrl (host?owner=O&repo=R) and
+// finds the integration of its host; provider names the host type
+// (gitea, github, gitlab) and its integrations key.
+func hostedRepo(action, provider, title string, repoURL string, hosts func(string) (Host, bool)) (render.RepoURL, Host, error) {
+	u, err := (&render.Engine{HostType: func(string) (string, bool) { return provider, true }}).ParseRepoURL(repoURL)
+	if err != nil {
+		return render.RepoURL{}, Host{}, paved.Invalid("invalid "+action+" input", paved.Detail{Field: "input.repoUrl", Reason: err.Error()})
+	}
+	host, ok := hosts(u.Host)
+	if !ok {
+		return render.RepoURL{}, Host{}, paved.Invalid("invalid "+action+" input", paved.Detail{Field: "input.repoUrl",
+			Reason: fmt.Sprintf("no %s integration for %s; add it under integrations.%s in the configuration", title, u.Host, provider)})
+	}
+	return u, host, nil
+}
+
+// undoCreated calls del with the step's input when its output says the
+// step created the repository; one that existed before is left alone.
+func undoCreated(action string, call *scaffolder.Call, output map[string]any, del func(publishInput) error) error {
+	if created, _ := output["created"].(bool); !created {
+		return nil
+	}
+	in, err := decodePublishInput(action, call.Input)
+	if err != nil {
+		return err
+	}
+	return del(in)
 }

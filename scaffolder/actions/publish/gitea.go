@@ -14,7 +14,6 @@ import (
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/scaffolder"
-	"github.com/paved-dev/paved/scaffolder/render"
 )
 
 // Host is how Paved reaches a git host: its integration settings.
@@ -141,26 +140,20 @@ func (a Gitea) Run(ctx context.Context, call *scaffolder.Call) (map[string]any, 
 
 // Undo deletes the repository if this step created it.
 func (a Gitea) Undo(ctx context.Context, call *scaffolder.Call, output map[string]any) error {
-	if created, _ := output["created"].(bool); !created {
+	return undoCreated(a.ID(), call, output, func(in publishInput) error {
+		r, err := a.resolve(in)
+		if err != nil {
+			return err
+		}
+		client, err := a.client(ctx, r.base, r.host.Token)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.DeleteRepo(r.owner, r.repo); err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
+			return paved.Errorf(paved.CodeUnavailable, "undo publish:gitea: delete %s/%s: %v", r.owner, r.repo, err)
+		}
 		return nil
-	}
-	in, err := decodePublishInput(a.ID(), call.Input)
-	if err != nil {
-		return err
-	}
-	r, err := a.resolve(in)
-	if err != nil {
-		return err
-	}
-	client, err := a.client(ctx, r.base, r.host.Token)
-	if err != nil {
-		return err
-	}
-	owner, repo := r.owner, r.repo
-	if resp, err := client.DeleteRepo(owner, repo); err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
-		return paved.Errorf(paved.CodeUnavailable, "undo publish:gitea: delete %s/%s: %v", owner, repo, err)
-	}
-	return nil
+	})
 }
 
 // giteaRepo is where a publish:gitea input points.
@@ -172,14 +165,9 @@ type giteaRepo struct {
 // resolve finds the repository and the integration of its host; the
 // owner defaults to the token's user.
 func (a Gitea) resolve(in publishInput) (giteaRepo, error) {
-	u, err := (&render.Engine{HostType: func(string) (string, bool) { return "gitea", true }}).ParseRepoURL(in.RepoURL)
+	u, host, err := hostedRepo(a.ID(), "gitea", "Gitea", in.RepoURL, a.Hosts)
 	if err != nil {
-		return giteaRepo{}, paved.Invalid("invalid publish:gitea input", paved.Detail{Field: "input.repoUrl", Reason: err.Error()})
-	}
-	host, ok := a.Hosts(u.Host)
-	if !ok {
-		return giteaRepo{}, paved.Invalid("invalid publish:gitea input", paved.Detail{Field: "input.repoUrl",
-			Reason: fmt.Sprintf("no Gitea integration for %s; add it under integrations.gitea in the configuration", u.Host)})
+		return giteaRepo{}, err
 	}
 	owner := u.Owner
 	if owner == "" {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/scaffolder"
-	"github.com/paved-dev/paved/scaffolder/render"
 )
 
 // GitHub is publish:github: create the repository through GitHub's REST
@@ -51,14 +50,9 @@ type githubRepo struct {
 }
 
 func (a GitHub) resolve(in publishInput) (githubRepo, error) {
-	u, err := (&render.Engine{HostType: func(string) (string, bool) { return "github", true }}).ParseRepoURL(in.RepoURL)
+	u, cred, err := hostedRepo(a.ID(), "github", "GitHub", in.RepoURL, a.Hosts)
 	if err != nil {
-		return githubRepo{}, paved.Invalid("invalid publish:github input", paved.Detail{Field: "input.repoUrl", Reason: err.Error()})
-	}
-	cred, ok := a.Hosts(u.Host)
-	if !ok {
-		return githubRepo{}, paved.Invalid("invalid publish:github input", paved.Detail{Field: "input.repoUrl",
-			Reason: fmt.Sprintf("no GitHub integration for %s; add it under integrations.github in the configuration", u.Host)})
+		return githubRepo{}, err
 	}
 	return githubRepo{host: u.Host, owner: u.Owner, repo: u.Repo, cred: cred}, nil
 }
@@ -184,25 +178,20 @@ func githubError(err error, what string) error {
 
 // Undo deletes the repository if this step created it.
 func (a GitHub) Undo(ctx context.Context, call *scaffolder.Call, output map[string]any) error {
-	if created, _ := output["created"].(bool); !created {
+	return undoCreated(a.ID(), call, output, func(in publishInput) error {
+		r, err := a.resolve(in)
+		if err != nil {
+			return err
+		}
+		c, err := a.client(r)
+		if err != nil {
+			return err
+		}
+		if resp, err := c.Repositories.Delete(ctx, r.owner, r.repo); err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
+			return githubError(err, "delete "+r.owner+"/"+r.repo)
+		}
 		return nil
-	}
-	in, err := decodePublishInput(a.ID(), call.Input)
-	if err != nil {
-		return err
-	}
-	r, err := a.resolve(in)
-	if err != nil {
-		return err
-	}
-	c, err := a.client(r)
-	if err != nil {
-		return err
-	}
-	if resp, err := c.Repositories.Delete(ctx, r.owner, r.repo); err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
-		return githubError(err, "delete "+r.owner+"/"+r.repo)
-	}
-	return nil
+	})
 }
 
 // Schema describes the input and output.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,7 +134,7 @@ func TestPublishGitHub(t *testing.T) {
 	}
 
 	mine := &scaffolder.Call{Input: map[string]any{"repoUrl": "github.com?owner=octocat&repo=payments"}, Workspace: call.Workspace, Log: call.Log}
-	if _, err := action.Run(ctx, mine); err != nil || !contains(fake.called(), "POST /user/repos") {
+	if _, err := action.Run(ctx, mine); err != nil || !slices.Contains(fake.called(), "POST /user/repos") {
 		t.Fatalf("a user's repository: %v %v", err, fake.called())
 	}
 
@@ -142,10 +143,10 @@ func TestPublishGitHub(t *testing.T) {
 	if err != nil || again["created"] != false || again["commitHash"] != out["commitHash"] {
 		t.Fatalf("second run = %v, %v; want the existing repository and commit", again, err)
 	}
-	if err := action.Undo(ctx, call, again); err != nil || contains(fake.called(), "DELETE /repos/acme/payments") {
+	if err := action.Undo(ctx, call, again); err != nil || slices.Contains(fake.called(), "DELETE /repos/acme/payments") {
 		t.Fatalf("undo of a run that found the repository deleted it: %v %v", err, fake.called())
 	}
-	if err := action.Undo(ctx, call, out); err != nil || !contains(fake.called(), "DELETE /repos/acme/payments") {
+	if err := action.Undo(ctx, call, out); err != nil || !slices.Contains(fake.called(), "DELETE /repos/acme/payments") {
 		t.Fatalf("undo: %v %v", err, fake.called())
 	}
 
@@ -160,13 +161,4 @@ func TestPublishGitHub(t *testing.T) {
 	if paved.ErrorCode(err) != paved.CodeForbidden || !strings.Contains(err.Error(), "Bad credentials") {
 		t.Fatalf("bad credentials: %v", err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/paved-dev/paved"
 	"github.com/paved-dev/paved/scaffolder"
-	"github.com/paved-dev/paved/scaffolder/render"
 )
 
 // GitLab is publish:gitlab: create the project through GitLab's REST API
@@ -51,17 +50,13 @@ type gitlabRepo struct {
 func (r gitlabRepo) path() string { return r.owner + "/" + r.repo }
 
 func (a GitLab) resolve(in publishInput) (gitlabRepo, error) {
-	u, err := (&render.Engine{HostType: func(string) (string, bool) { return "gitlab", true }}).ParseRepoURL(in.RepoURL)
-	if err == nil && (u.Owner == "" || u.Repo == "") {
-		err = fmt.Errorf("invalid repo URL %q: want host?owner=GROUP&repo=PROJECT", in.RepoURL)
-	}
+	u, cred, err := hostedRepo(a.ID(), "gitlab", "GitLab", in.RepoURL, a.Hosts)
 	if err != nil {
-		return gitlabRepo{}, paved.Invalid("invalid publish:gitlab input", paved.Detail{Field: "input.repoUrl", Reason: err.Error()})
+		return gitlabRepo{}, err
 	}
-	cred, ok := a.Hosts(u.Host)
-	if !ok {
+	if u.Owner == "" || u.Repo == "" { // a repoUrl with project= only names no namespace to create in
 		return gitlabRepo{}, paved.Invalid("invalid publish:gitlab input", paved.Detail{Field: "input.repoUrl",
-			Reason: fmt.Sprintf("no GitLab integration for %s; add it under integrations.gitlab in the configuration", u.Host)})
+			Reason: fmt.Sprintf("invalid repo URL %q: want host?owner=GROUP&repo=PROJECT", in.RepoURL)})
 	}
 	return gitlabRepo{host: u.Host, owner: u.Owner, repo: u.Repo, cred: cred}, nil
 }
@@ -162,25 +157,20 @@ func gitlabError(err error, what string) error {
 
 // Undo deletes the project if this step created it.
 func (a GitLab) Undo(ctx context.Context, call *scaffolder.Call, output map[string]any) error {
-	if created, _ := output["created"].(bool); !created {
+	return undoCreated(a.ID(), call, output, func(in publishInput) error {
+		r, err := a.resolve(in)
+		if err != nil {
+			return err
+		}
+		c, err := a.client(r)
+		if err != nil {
+			return err
+		}
+		if resp, err := c.Projects.DeleteProject(r.path(), nil, gitlab.WithContext(ctx)); err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
+			return gitlabError(err, "delete "+r.path())
+		}
 		return nil
-	}
-	in, err := decodePublishInput(a.ID(), call.Input)
-	if err != nil {
-		return err
-	}
-	r, err := a.resolve(in)
-	if err != nil {
-		return err
-	}
-	c, err := a.client(r)
-	if err != nil {
-		return err
-	}
-	if resp, err := c.Projects.DeleteProject(r.path(), nil, gitlab.WithContext(ctx)); err != nil && (resp == nil || resp.StatusCode != http.StatusNotFound) {
-		return gitlabError(err, "delete "+r.path())
-	}
-	return nil
+	})
 }
 
 // Schema describes the input and output.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -129,10 +130,10 @@ func TestPublishGitLab(t *testing.T) {
 		t.Fatalf("second run = %v, %v; want the existing project and commit", again, err)
 	}
 	const del = "DELETE /api/v4/projects/acme%2Fplatform%2Fpayments"
-	if err := action.Undo(ctx, call, again); err != nil || contains(fake.called(), del) {
+	if err := action.Undo(ctx, call, again); err != nil || slices.Contains(fake.called(), del) {
 		t.Fatalf("undo of a run that found the project deleted it: %v %v", err, fake.called())
 	}
-	if err := action.Undo(ctx, call, out); err != nil || !contains(fake.called(), del) {
+	if err := action.Undo(ctx, call, out); err != nil || !slices.Contains(fake.called(), del) {
 		t.Fatalf("undo: %v %v", err, fake.called())
 	}
 
